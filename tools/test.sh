@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite: package in sync with the notebooks, notebooks clean, notebook tests, pytest.
+# Run from anywhere after `pip install -e ".[dev]"`; exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+snapshot() { find kdfidelity nbs -type f \( -name '*.py' -o -name '*.ipynb' \) -not -path '*/.ipynb_checkpoints/*' \
+               -print0 | sort -z | xargs -0 sha256sum; }
+
+echo "== nbdev-export: kdfidelity/ must match the notebooks"
+before=$(snapshot); nbdev-export; after=$(snapshot)
+if [ "$before" != "$after" ]; then
+  diff <(echo "$before") <(echo "$after") || true
+  echo "FAIL: nbdev-export changed the files above; run nbdev-export and commit the result." >&2; exit 1
+fi
+
+echo "== nbdev-clean: notebooks must be clean"
+before=$(snapshot); nbdev-clean; after=$(snapshot)
+if [ "$before" != "$after" ]; then
+  diff <(echo "$before") <(echo "$after") || true
+  echo "FAIL: nbdev-clean changed the notebooks above; run nbdev-clean and commit the result." >&2; exit 1
+fi
+
+echo "== README.md must be generated from nbs/index.ipynb"
+python tools/make_readme.py --check
+
+echo "== nbdev-test: every notebook runs (smoke scale)"
+KDFIDELITY_SCALE=smoke nbdev-test --timing
+
+echo "== pytest"
+python -m pytest -q
