@@ -29,7 +29,7 @@ from .settings import load_settings, resolve_device
 __all__ = ['DIGITS_TEST_FRACTION', 'DIGITS_SPLIT_SEED', 'TRAIN_STATS', 'NUM_CLASSES', 'STATS_TOLERANCE', 'STATS_SAMPLE_SIZE',
            'IMDB_SEQUENCE_LENGTH', 'IMDB_MIN_FREQUENCY', 'PAD', 'UNK', 'IMDB_URL', 'IMDB_MD5', 'SPLITS', 'DATASETS',
            'ImageDataset', 'channel_stats', 'DatasetNotFoundError', 'DatasetDownloadError', 'DatasetCorruptedError',
-           'load_digits', 'load_mnist', 'load_emnist', 'load_cifar10', 'load_cifar100', 'load_svhn',
+           'one_line', 'load_digits', 'load_mnist', 'load_emnist', 'load_cifar10', 'load_cifar100', 'load_svhn',
            'load_image_folder', 'load_imagenet', 'tokenize', 'Vocabulary', 'encode_sequences', 'TextDataset',
            'load_imdb', 'load_dataset', 'stratified_subset', 'random_split', 'concat', 'Batch', 'derive_seed',
            'epoch_order', 'BatchIterator']
@@ -153,7 +153,7 @@ class DatasetCorruptedError(ValueError):
 
 _ALLOW_DOWNLOAD = "set allow_download = true in settings.ini (or KDFIDELITY_ALLOW_DOWNLOAD=1) to let it be downloaded"
 
-def _one_line(e: BaseException, limit: int = 300) -> str:
+def one_line(e: BaseException, limit: int = 300) -> str:
     "`e` as `Type: message` on one line, shortened to about `limit` characters."
     text = " ".join(str(e).split())
     text = text if len(text) <= limit else text[:limit] + " ..."
@@ -176,10 +176,10 @@ def _open_torchvision(dataset: str, split: str, directory: Path, files: Sequence
         return make(bool(missing))
     except Exception as e:
         if missing:
-            raise DatasetDownloadError(f"{dataset}: downloading into {directory} failed ({_one_line(e)}); check the "
+            raise DatasetDownloadError(f"{dataset}: downloading into {directory} failed ({one_line(e)}); check the "
                                        f"network connection, or put {layout} there by hand") from e
         raise DatasetCorruptedError(f"{dataset} ({split} split): the files in {directory} exist but torchvision cannot read "
-                                    f"them ({_one_line(e)}); they may be truncated or a different version, "
+                                    f"them ({one_line(e)}); they may be truncated or a different version, "
                                     "so replace them (or delete them and allow a download)") from e
 
 # %% ../nbs/01_data.ipynb #f8dfb6a7
@@ -295,7 +295,7 @@ def _read_square_image(path: str, size: int) -> torch.Tensor:
             img = ImageOps.fit(img.convert("RGB"), (size, size), method=Image.Resampling.BICUBIC)
             return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
     except OSError as e:
-        raise DatasetCorruptedError(f"{path}: cannot be read as an image ({_one_line(e)})") from e
+        raise DatasetCorruptedError(f"{path}: cannot be read as an image ({one_line(e)})") from e
 
 def _read_images(paths: Sequence[str], size: int, workers: int | None) -> torch.Tensor:
     images = torch.empty((len(paths), 3, size, size), dtype=torch.uint8)
@@ -449,7 +449,7 @@ def load_imdb(data_dir: Path | str, split: str = "train", download: bool = False
         from torchvision.datasets.utils import download_and_extract_archive
         try: download_and_extract_archive(IMDB_URL, download_root=str(data_dir), md5=IMDB_MD5, remove_finished=True)
         except Exception as e:
-            raise DatasetDownloadError(f"imdb: downloading {IMDB_URL} into {Path(data_dir)} failed ({_one_line(e)}); check "
+            raise DatasetDownloadError(f"imdb: downloading {IMDB_URL} into {Path(data_dir)} failed ({one_line(e)}); check "
                                        f"the network connection, or put {layout} there by hand") from e
     vocab = _imdb_vocabulary(str((root / "train").resolve()), min_freq)
     token_lists, labels = _read_reviews(root / split)

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['accuracy', 'nll', 'ece', 'agreement', 'predictive_kl', 'cka_features', 'linear_cka', 'rbf_cka', 'predict_logits',
-           'predict_stage_features', 'evaluate_logits', 'evaluate']
+__all__ = ['accuracy', 'nll', 'ece', 'agreement', 'predictive_kl', 'cka_features', 'linear_cka', 'rbf_cka', 'model_inputs',
+           'model_device', 'predict_logits', 'predict_stage_features', 'evaluate_logits', 'evaluate']
 
 # %% ../nbs/05_metrics.ipynb #6a4bce31
 def _check_pair(a: torch.Tensor, b: torch.Tensor, what: str):
@@ -100,12 +100,13 @@ from .augment import normalize, to_unit_float
 from .data import ImageDataset, TextDataset
 from .settings import resolve_device
 
-def _model_inputs(inputs: torch.Tensor, dataset: ImageDataset | TextDataset) -> torch.Tensor:
+def model_inputs(inputs: torch.Tensor, dataset: ImageDataset | TextDataset) -> torch.Tensor:
     "What a model sees for `inputs` drawn from `dataset`: normalised float images, or token ids unchanged."
     if isinstance(dataset, TextDataset): return inputs
     return normalize(to_unit_float(inputs), dataset.mean, dataset.std)
 
-def _device_of(model: torch.nn.Module, device) -> torch.device:
+def model_device(model: torch.nn.Module, device=None) -> torch.device:
+    "`device` resolved, or else the device `model`'s parameters are on (CPU for a model without parameters)."
     if device is not None: return resolve_device(device)
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
@@ -116,7 +117,7 @@ def _batched(model, dataset, batch_size, device, forward):
     model.eval()
     try:
         with torch.inference_mode():
-            return [forward(model, _model_inputs(dataset.inputs[i:i + batch_size].to(device), dataset))
+            return [forward(model, model_inputs(dataset.inputs[i:i + batch_size].to(device), dataset))
                     for i in range(0, len(dataset), batch_size)]
     finally:
         model.train(was_training)
@@ -124,7 +125,7 @@ def _batched(model, dataset, batch_size, device, forward):
 def predict_logits(model: torch.nn.Module, dataset: ImageDataset | TextDataset, batch_size: int = 1024,
                    device=None) -> torch.Tensor:
     "Logits N x C of `model` (in eval mode) on every example of `dataset`, as float32 on the CPU."
-    dev = _device_of(model, device)
+    dev = model_device(model, device)
     chunks = _batched(model, dataset, batch_size, dev, lambda m, x: m(x).float().cpu())
     return torch.cat(chunks)
 
@@ -133,7 +134,7 @@ def predict_stage_features(model: torch.nn.Module, dataset: ImageDataset, batch_
     "The stage pre-activations of a ResNet on `dataset`, each reduced to N x D by `cka_features`."
     if not hasattr(model, "stage_features"):
         raise ValueError(f"{type(model).__name__} has no stage_features; CKA is defined here for PreResNet models")
-    dev = _device_of(model, device)
+    dev = model_device(model, device)
     chunks = _batched(model, dataset, batch_size, dev,
                       lambda m, x: [cka_features(f, reduce).float().cpu() for f in m.stage_features(x)])
     return [torch.cat(stage) for stage in zip(*chunks)]
