@@ -1,0 +1,37 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kdfidelity_env(tmp_path: Path, **extra) -> dict:
+    "Environment for a `kdfidelity` subprocess: its own settings file, results and data directories under `tmp_path`."
+    settings = tmp_path / "settings.ini"
+    if not settings.exists():
+        settings.write_text("[kdfidelity]\ndata_dir = data\nresults_dir = results\ndevice = cpu\nscale = smoke\nthreads = 1\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KDFIDELITY_")}
+    env.update(KDFIDELITY_SETTINGS=str(settings), MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def kdfidelity_command() -> list[str]:
+    "The installed console script, as a user runs it."
+    path = shutil.which("kdfidelity") or shutil.which("kdfidelity", path=str(Path(sys.executable).parent))
+    if path is None: pytest.fail("the kdfidelity console script is not installed; run pip install -e .")
+    return [path]
+
+
+def run_cli(args, tmp_path: Path, timeout=300, **extra) -> subprocess.CompletedProcess:
+    "Run `kdfidelity ARGS` to completion in `tmp_path`."
+    return subprocess.run([*kdfidelity_command(), *args], cwd=tmp_path, env=kdfidelity_env(tmp_path, **extra),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def cli(tmp_path):
+    return lambda *args, **kw: run_cli(list(args), tmp_path, **kw)

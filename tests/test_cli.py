@@ -1,0 +1,83 @@
+"""The `kdfidelity` console script as a user runs it: the smoke-scale Figure 2 end to end, and every bad argument."""
+import json
+import re
+
+import pytest
+
+from conftest import run_cli
+
+
+def _table(stdout: str) -> str:
+    "The printed summary table (what follows the run counts line, up to the figure path)."
+    return stdout.split(" already done", 1)[1].split("figure:", 1)[0].strip()
+
+
+def test_run_fig2_smoke_then_rerun_trains_nothing(tmp_path):
+    first = run_cli(["run", "fig2", "--scale", "smoke"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    trained = int(re.search(r"(\d+) run\(s\) trained now", first.stdout).group(1))
+    assert trained > 0
+    figure = tmp_path / "results" / "fig2" / "smoke" / "fig2.png"
+    assert figure.stat().st_size > 10_000
+    assert (tmp_path / "results" / "fig2" / "smoke" / "fig2.csv").exists()
+    assert "agreement" in first.stdout
+
+    second = run_cli(["run", "fig2", "--scale", "smoke"], tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "0 run(s) trained now" in second.stdout
+    assert f"{trained} already done" in second.stdout
+    assert _table(second.stdout) == _table(first.stdout)
+
+    status = run_cli(["status", "fig2", "--scale", "smoke"], tmp_path)
+    assert status.returncode == 0 and f"{trained} done, 0 partial, 0 missing" in status.stdout
+
+    replot = run_cli(["plot", "fig2", "--scale", "smoke"], tmp_path)
+    assert replot.returncode == 0 and _table("0 already done" + replot.stdout) == _table(first.stdout)
+
+
+def test_list_names_every_experiment_with_run_counts(tmp_path):
+    out = run_cli(["list"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    line = next(l for l in out.stdout.splitlines() if l.startswith("fig2"))
+    assert "Figure 2" in line and re.search(r"smoke \d+, cpu \d+, paper \d+", line)
+
+
+def test_status_before_any_run_counts_missing(tmp_path):
+    out = run_cli(["status", "fig2", "--scale", "smoke"], tmp_path)
+    assert out.returncode == 0 and re.search(r"0 done, 0 partial, [1-9]\d* missing", out.stdout)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "fig99"], "unknown experiment 'fig99'; valid experiments are"),
+    (["status", "fig99"], "unknown experiment 'fig99'"),
+    (["run", "fig2", "--scale", "huge"], "unknown scale 'huge'; valid scales are smoke, cpu, paper"),
+    (["run", "fig2", "--shard", "2/2"], "shard '2/2' is out of range"),
+    (["run", "fig2", "--shard", "one/two"], "shard 'one/two' is malformed"),
+    (["run", "fig2", "--shard", "1"], "shard '1' is malformed"),
+    (["run", "fig2", "--device", "gpu"], "device = 'gpu' is not valid"),
+    (["plot", "fig2"], "no finished runs of fig2 at scale smoke"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(tmp_path, args, message):
+    out = run_cli(args, tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.startswith("kdfidelity: error: ") and message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_unwritable_results_directory(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    out = run_cli(["--results-dir", str(blocker / "results"), "run", "fig2"], tmp_path)
+    assert out.returncode == 2 and "is not writable" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_missing_dataset_names_where_it_looked(tmp_path):
+    out = run_cli(["--data-dir", str(tmp_path / "nodata"), "run", "fig2", "--scale", "paper"], tmp_path)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "MNIST" in out.stderr and str(tmp_path / "nodata") in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_settings_file_is_one_line(tmp_path):
+    (tmp_path / "settings.ini").write_text("[kdfidelity]\nscale = enormous\n")
+    out = run_cli(["list"], tmp_path)
+    assert out.returncode == 2 and "not one of smoke, cpu, paper" in out.stderr and "Traceback" not in out.stderr

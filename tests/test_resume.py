@@ -1,0 +1,69 @@
+"""Runs survive kill -9 at any moment, and several processes share one results directory without doing work twice."""
+import json
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import kdfidelity_command, kdfidelity_env, run_cli
+
+
+def _finals(results: Path) -> dict:
+    "run id -> final metrics, for every finished run under `results`."
+    return {d.name: json.loads((d / "final.json").read_text()) for d in (results / "runs").iterdir() if (d / "final.json").exists()}
+
+
+def _weights(results: Path) -> dict:
+    return {d.name: (d / "model.pt").read_bytes() for d in (results / "runs").iterdir() if (d / "model.pt").exists()}
+
+
+def _start(tmp_path: Path) -> subprocess.Popen:
+    return subprocess.Popen([*kdfidelity_command(), "run", "fig2", "--scale", "smoke"], cwd=tmp_path,
+                            env=kdfidelity_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_training(results: Path, proc: subprocess.Popen, timeout=120.0) -> bool:
+    "Wait until some run has a checkpoint (training is under way); False if the process ended first."
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if any((results / "runs").glob("*/checkpoint.pt")): return True
+        time.sleep(0.02)
+    return False
+
+
+def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path):
+    reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
+    reference_dir.mkdir(); killed_dir.mkdir()
+    reference = run_cli(["run", "fig2", "--scale", "smoke"], reference_dir)
+    assert reference.returncode == 0, reference.stdout + reference.stderr
+
+    rng, kills = random.Random(0), 0
+    for attempt in range(6):
+        proc = _start(killed_dir)
+        if not _wait_for_training(killed_dir / "results", proc):
+            proc.communicate(); break  # it finished before training began: nothing left to interrupt
+        time.sleep(rng.uniform(0.0, 1.5))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL); kills += 1
+        proc.communicate()
+    assert kills >= 2, "the smoke run finished too fast to be interrupted; the test proves nothing"
+
+    final = run_cli(["run", "fig2", "--scale", "smoke"], killed_dir)
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert _finals(killed_dir / "results") == _finals(reference_dir / "results")
+    assert _weights(killed_dir / "results") == _weights(reference_dir / "results")
+    assert not list((killed_dir / "results").rglob("*.tmp")), "a temporary file was left behind"
+
+
+def test_two_processes_run_every_run_exactly_once(tmp_path):
+    procs = [_start(tmp_path) for _ in range(2)]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    done_lines = [line.split()[0] for out in outputs for line in out.splitlines() if " done in " in line]
+    finals = _finals(tmp_path / "results")
+    assert sorted(done_lines) == sorted(finals), "each run must be trained by exactly one process"
+    for d in (tmp_path / "results" / "runs").iterdir():
+        json.loads((d / "spec.json").read_text())
+        assert (d / "final.json").exists() and not (d / "checkpoint.pt").exists()
+    assert not list((tmp_path / "results").rglob("*.tmp"))
