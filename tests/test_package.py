@@ -15,6 +15,11 @@ PUBLIC = {
     "models": ["build_model", "MODELS", "Ensemble", "ensemble_logits", "LeNet5", "PreResNet", "VGG", "LSTMClassifier"],
     "losses": ["ensemble_logits", "kd_loss", "distillation_loss", "nll_loss"],
     "metrics": ["accuracy", "nll", "ece", "agreement", "predictive_kl", "linear_cka", "rbf_cka", "evaluate"],
+    "train": ["TrainConfig", "fit", "CheckpointError", "seeded_init", "interpolate_state"],
+    "experiments": ["DataSpec", "RunSpec", "GridPoint", "ResultsStore", "run_experiment", "load_results",
+                    "experiment_status", "summary_table", "EXPERIMENTS", "parse_shard", "shard_points"],
+    "plots": ["plot_metric_curves", "plot_metric_bars", "plot_surface", "plot_history", "plot_experiment", "save_figure"],
+    "cli": ["main"],
 }
 
 

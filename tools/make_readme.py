@@ -14,6 +14,7 @@ def render() -> str:
     notebook = nbformat.read(ROOT / "nbs" / "index.ipynb", as_version=4)
     body, _ = MarkdownExporter().from_notebook_node(notebook)
     body = re.sub(r"^```\n(?=\S)", "```python\n", body, flags=re.M)  # nbconvert leaves code fences untagged
+    body = re.sub(r"\]\((?!https?:|/)([^)]+)\)", r"](nbs/\1)", body)  # links relative to nbs/ -> relative to the root
     body = re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
     return HEADER + body
 
