@@ -181,8 +181,15 @@ def _state_scale(fig: Figure, scale: str, title: str | None = None):
 # %% ../nbs/10_plots.ipynb #9e9f7a12
 def _line_with_band(ax, stats: pd.DataFrame, x: str, factor: float, colour, label: str, **line_kw):
     xs, mean, std = stats[x].to_numpy(), factor * stats["mean"].to_numpy(), factor * stats["std"].to_numpy()
-    ax.plot(xs, mean, color=colour, label=label, **line_kw)
-    ax.fill_between(xs, mean - std, mean + std, color=colour, alpha=0.2, linewidth=0)
+    if len(xs) == 1 and line_kw.get("linestyle") == "--":  # a lone reference (the teacher): a level across the panel
+        ax.axhline(mean[0], color=colour, label=label, **line_kw)
+        ax.axhspan(mean[0] - std[0], mean[0] + std[0], color=colour, alpha=0.2, linewidth=0)
+    elif len(xs) == 1:  # a band needs two x values: show the spread as an error bar
+        ax.errorbar(xs, mean, yerr=std, color=colour, label=label, capsize=3, linestyle="none",
+                    **{k: v for k, v in line_kw.items() if k not in ("linestyle", "linewidth")})
+    else:
+        ax.plot(xs, mean, color=colour, label=label, **line_kw)
+        ax.fill_between(xs, mean - std, mean + std, color=colour, alpha=0.2, linewidth=0)
 
 def _teacher_columns(df: pd.DataFrame, metrics: list[str], teacher_metrics) -> dict[str, str]:
     if not teacher_metrics: return {}
