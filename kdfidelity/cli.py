@@ -18,6 +18,7 @@ import pandas as pd
 from .experiments import (EXPERIMENTS, experiment_status, get_experiment, load_results, parse_shard,
                                     run_experiment, summary_table)
 from .settings import SCALES, SettingsError, load_settings, resolve_device
+from .train import CheckpointError
 
 # %% auto #0
 __all__ = ['SHOWN_METRICS', 'CLIError', 'figure_dir', 'format_table', 'report', 'cmd_list', 'cmd_run', 'cmd_status', 'cmd_plot',
@@ -96,10 +97,10 @@ def cmd_run(args, settings):
     results_dir = _check_writable(settings.results_dir)
     result = run_experiment(exp.name, scale, shard=shard, device=device, results_dir=results_dir,
                             data_dir=settings.data_dir, progress=None if not args.quiet else False,
+                            discard_broken_checkpoints=args.discard_broken_checkpoints,
                             log=None if args.quiet else (lambda msg: print(msg, flush=True)))
     if result.skipped and not (result.trained or result.already_done):
         raise CLIError(f"no run of {exp.name} at scale {scale} can start: {result.skipped[0][1]}")
-    for tags, reason in result.skipped: print(f"skipped {tags}: {reason}")
     print(f"{exp.name} at scale {scale}: {len(result.trained)} run(s) trained now, {len(result.already_done)} already done"
           + (f", {len(result.skipped)} skipped" if result.skipped else ""))
     report(exp.name, scale, results_dir)
@@ -134,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--shard", default="0/1", help="run the i-th of n disjoint slices of the grid, written i/n")
             p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: settings.ini)")
             p.add_argument("--quiet", action="store_true", help="no progress output")
+            p.add_argument("--discard-broken-checkpoints", action="store_true",
+                           help="start over any run whose checkpoint is damaged or belongs to another run")
         p.set_defaults(func=func)
     return parser
 
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         cwd_relative = lambda p: str(Path(p).expanduser().resolve()) if p else None  # flags are relative to where you are
         settings = load_settings(data_dir=cwd_relative(args.data_dir), results_dir=cwd_relative(args.results_dir))
         args.func(args, settings)
-    except (CLIError, SettingsError) as e:
+    except (CLIError, SettingsError, CheckpointError) as e:
         print(f"kdfidelity: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:  # a dataset that is not on disk

@@ -26,8 +26,8 @@ import torch
 
 from .data import DatasetNotFoundError, concat, load_dataset, random_split, stratified_subset
 from .models import Ensemble, build_model
-from .settings import SCALES, load_settings, resolve_device
-from .train import TrainConfig, fit, interpolate_state, seeded_init
+from .settings import SCALES, apply_threads, load_settings, resolve_device
+from .train import CheckpointError, TrainConfig, fit, interpolate_state, seeded_init
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'EMNIST_BYCLASS_TRAIN', 'FIG2_TEACHER', 'FIG2_STUDENT', 'METRIC_COLUMNS', 'SpecError', 'DataSpec',
@@ -326,8 +326,8 @@ def _fig2_presets(scale: str) -> dict:
                    sources=[[("mnist", None)]] + [[("mnist", None), ("emnist", round(f * EMNIST_BYCLASS_TRAIN))]
                                                   for f in (0.25, 0.5, 1.0)]))
 
-FIG2_TEACHER = TrainConfig(epochs=100, batch_size=32, optimizer="sgd", lr=0.01, momentum=0.9, nesterov=True,
-                           weight_decay=5e-4, augmentation="none", eval_every=10)
+FIG2_TEACHER = TrainConfig(epochs=100, batch_size=32, optimizer="adam", lr=1e-3, weight_decay=0.0,
+                           augmentation="none", eval_every=10)
 FIG2_STUDENT = TrainConfig(epochs=20, batch_size=128, optimizer="adam", lr=1e-3, weight_decay=0.0, tau=4.0, alpha=0.0,
                            augmentation="none", eval_every=5)
 
@@ -397,9 +397,11 @@ def _label(spec: RunSpec, tags: dict | None) -> str:
 
 def run_experiment(name: str, scale: str | None = None, *, shard: tuple[int, int] = (0, 1), device=None,
                    results_dir: Path | str | None = None, data_dir: Path | str | None = None, progress=None,
-                   poll_seconds: float = 2.0, log: Callable[[str], None] | None = print) -> ExperimentReport:
+                   discard_broken_checkpoints: bool = False, poll_seconds: float = 2.0,
+                   log: Callable[[str], None] | None = print) -> ExperimentReport:
     "Run what is missing of experiment `name` at `scale` (resuming interrupted runs); returns what was done."
     settings = load_settings()
+    apply_threads(settings)
     scale = scale or settings.scale
     store = ResultsStore(results_dir or settings.results_dir)
     data_dir = Path(data_dir) if data_dir else settings.data_dir
@@ -409,8 +411,10 @@ def run_experiment(name: str, scale: str | None = None, *, shard: tuple[int, int
     points = []
     for pt in shard_points(get_experiment(name).points(scale), shard):
         reason = missing_data(pt.spec, data_dir)
-        if reason: report.skipped.append((pt.tags, reason)); log(f"skipping {_label(pt.spec, pt.tags)}: {reason}")
+        if reason: report.skipped.append((pt.tags, reason))
         else: points.append(pt)
+    for reason in dict.fromkeys(r for _, r in report.skipped):
+        log(f"skipping {sum(r == reason for _, r in report.skipped)} grid point(s) whose data is missing: {reason}")
     tags = {pt.spec.run_id: pt.tags for pt in points}
     pending = _runs_in_order(points)
     total = len(pending)
@@ -423,7 +427,11 @@ def run_experiment(name: str, scale: str | None = None, *, shard: tuple[int, int
             try:
                 start = time.time()
                 log(f"[{total - len(pending) + 1}/{total}] training {_label(spec, tags.get(spec.run_id))} on {device}")
-                final = run_spec(spec, store, device=device, data_dir=data_dir, progress=progress)
+                try: final = run_spec(spec, store, device=device, data_dir=data_dir, progress=progress)
+                except CheckpointError as e:
+                    if not discard_broken_checkpoints: raise
+                    log(f"    {e}; discarding it and starting the run over")
+                    final = run_spec(spec, store, device=device, data_dir=data_dir, progress=progress, discard_checkpoint=True)
             except RunClaimed:
                 log(f"    held by another process; coming back to it"); continue
             report.trained.append(spec.run_id); pending.remove(spec); progressed = True

@@ -81,3 +81,18 @@ def test_bad_settings_file_is_one_line(tmp_path):
     (tmp_path / "settings.ini").write_text("[kdfidelity]\nscale = enormous\n")
     out = run_cli(["list"], tmp_path)
     assert out.returncode == 2 and "not one of smoke, cpu, paper" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_damaged_checkpoint_stops_with_its_name_until_told_to_discard(tmp_path):
+    assert run_cli(["run", "fig2", "--scale", "smoke", "--quiet"], tmp_path).returncode == 0
+    run_dir = next(d for d in sorted((tmp_path / "results" / "runs").iterdir())
+                   if json.loads((d / "spec.json").read_text())["teachers"])  # a student
+    (run_dir / "final.json").unlink()
+    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    refused = run_cli(["run", "fig2", "--scale", "smoke", "--quiet"], tmp_path)
+    assert refused.returncode == 2 and str(run_dir / "checkpoint.pt") in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+    assert (run_dir / "checkpoint.pt").read_bytes() == b"not a checkpoint"
+    fixed = run_cli(["run", "fig2", "--scale", "smoke", "--quiet", "--discard-broken-checkpoints"], tmp_path)
+    assert fixed.returncode == 0 and "1 run(s) trained now" in fixed.stdout
+    assert (run_dir / "final.json").exists()
