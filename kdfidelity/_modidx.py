@@ -465,8 +465,10 @@ d = { 'settings': { 'branch': 'main',
                                   'kdfidelity.train.autocast_context': ('train.html#autocast_context', 'kdfidelity/train.py'),
                                   'kdfidelity.train.build_optimizer': ('train.html#build_optimizer', 'kdfidelity/train.py'),
                                   'kdfidelity.train.build_scheduler': ('train.html#build_scheduler', 'kdfidelity/train.py'),
+                                  'kdfidelity.train.channels_last_layout': ('train.html#channels_last_layout', 'kdfidelity/train.py'),
                                   'kdfidelity.train.fit': ('train.html#fit', 'kdfidelity/train.py'),
                                   'kdfidelity.train.interpolate_state': ('train.html#interpolate_state', 'kdfidelity/train.py'),
                                   'kdfidelity.train.load_checkpoint': ('train.html#load_checkpoint', 'kdfidelity/train.py'),
                                   'kdfidelity.train.save_checkpoint': ('train.html#save_checkpoint', 'kdfidelity/train.py'),
-                                  'kdfidelity.train.seeded_init': ('train.html#seeded_init', 'kdfidelity/train.py')}}}
+                                  'kdfidelity.train.seeded_init': ('train.html#seeded_init', 'kdfidelity/train.py'),
+                                  'kdfidelity.train.train_step': ('train.html#train_step', 'kdfidelity/train.py')}}}

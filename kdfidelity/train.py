@@ -24,14 +24,14 @@ import torch.nn as nn
 from tqdm.std import tqdm
 
 from .augment import POLICIES, AugmentError, Mixup, Policy, build_policy, normalize, policy_options, to_unit_float
-from .data import BatchIterator, ImageDataset, TextDataset, one_line, derive_seed
+from .data import Batch, BatchIterator, ImageDataset, TextDataset, one_line, derive_seed
 from .losses import distillation_loss, nll_loss
 from .metrics import model_device, model_inputs, accuracy, ece, evaluate_logits, nll, predict_logits
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'PRECISIONS', 'CHECKPOINT_FORMAT', 'TrainConfigError', 'TrainConfig', 'build_optimizer',
            'build_scheduler', 'autocast_context', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'TrainResult', 'fit', 'seeded_init', 'interpolate_state']
+           'channels_last_layout', 'train_step', 'TrainResult', 'fit', 'seeded_init', 'interpolate_state']
 
 # %% ../nbs/06_train.ipynb #556c7168
 OPTIMIZERS = ("sgd", "adam")
@@ -287,30 +287,55 @@ def _borrowed_teacher(teacher: nn.Module | None, device: torch.device):
         for m, training in modes.items(): m.training = training
         if home is not None: teacher.to(home)
 
+@contextmanager
+def channels_last_layout(modules, enabled: bool):
+    "The 4-D parameters and buffers of `modules` in channels-last layout inside the block; afterwards contiguous again (or channels-last where they were)."
+    if not enabled: yield; return
+    tensors = [t for m in modules if m is not None for t in (*m.parameters(), *m.buffers()) if t.ndim == 4]
+    was_channels_last = [t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous() for t in tensors]
+    for t in tensors: t.data = t.data.contiguous(memory_format=torch.channels_last)
+    try:
+        yield
+    finally:
+        for t, was in zip(tensors, was_channels_last):
+            t.data = t.data.contiguous(memory_format=torch.channels_last if was else torch.contiguous_format)
+
 # %% ../nbs/06_train.ipynb #ba5aca72
-def _train_epoch(model, teacher, batches, data, policy, generator, optimizer, scheduler, config, amp) -> tuple[float, float]:
+def train_step(model: nn.Module, batch: Batch, data: ImageDataset | TextDataset, optimizer: torch.optim.Optimizer,
+               scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig, *, teacher: nn.Module | None = None,
+               policy: Policy | None = None, generator: torch.Generator | None = None, amp=None,
+               channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor, int]:
+    "One optimiser step on a uint8 `batch`: augment, teacher logits, student loss, backward, optimiser and scheduler steps; (loss, matches, batch size)."
+    x, mix = _augmented_inputs(batch.inputs, data, policy, generator, mixed_labels=teacher is None)
+    if channels_last and x.ndim == 4: x = x.contiguous(memory_format=torch.channels_last)
+    if amp is None: amp = autocast_context(config.precision, x.device)
+    optimizer.zero_grad(set_to_none=True)
+    with amp:
+        if teacher is not None:
+            with torch.inference_mode(): teacher_logits = teacher(x)
+        logits = model(x)
+    if teacher is not None:
+        labels = batch.labels if config.alpha > 0 else None
+        loss = distillation_loss(logits, teacher_logits, labels, config.tau, config.alpha)
+        target = teacher_logits.argmax(-1)
+    else:
+        loss, target = _supervised_loss(logits, batch.labels, mix)
+    loss.backward()
+    optimizer.step(); scheduler.step()
+    return loss.detach(), (logits.detach().argmax(-1) == target).sum(), len(target)
+
+def _train_epoch(model, teacher, batches, data, policy, generator, optimizer, scheduler, config, amp,
+                 channels_last=False) -> tuple[float, float]:
     "One epoch of steps; the mean batch loss and the fraction of examples whose top-1 prediction matched the target."
     model.train()
     device = batches.device
     loss_sum, matches = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device)
     steps = seen = 0
     for batch in batches:
-        x, mix = _augmented_inputs(batch.inputs, data, policy, generator, mixed_labels=teacher is None)
-        optimizer.zero_grad(set_to_none=True)
-        with amp:
-            if teacher is not None:
-                with torch.inference_mode(): teacher_logits = teacher(x)
-            logits = model(x)
-        if teacher is not None:
-            labels = batch.labels if config.alpha > 0 else None
-            loss = distillation_loss(logits, teacher_logits, labels, config.tau, config.alpha)
-            target = teacher_logits.argmax(-1)
-        else:
-            loss, target = _supervised_loss(logits, batch.labels, mix)
-        loss.backward()
-        optimizer.step(); scheduler.step()
-        loss_sum += loss.detach(); matches += (logits.detach().argmax(-1) == target).sum()
-        steps += 1; seen += len(target)
+        loss, matched, size = train_step(model, batch, data, optimizer, scheduler, config, teacher=teacher, policy=policy,
+                                         generator=generator, amp=amp, channels_last=channels_last)
+        loss_sum += loss; matches += matched
+        steps += 1; seen += size
     return loss_sum.item() / steps, matches.item() / seen
 
 def _test_metrics(model, test_data, teacher_test_logits, device) -> dict[str, float]:
@@ -377,9 +402,10 @@ def _restore(state, path, model, optimizer, scheduler, batches, generator, devic
 def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainConfig, *, teacher: nn.Module | None = None,
         test_data: ImageDataset | TextDataset | None = None, device=None, checkpoint_path: Path | str | None = None,
         checkpoint_every: int = 1, progress: bool | None = None, on_epoch: Callable[[dict], None] | None = None,
-        discard_checkpoint: bool = False, policy_inputs: Mapping | None = None) -> TrainResult:
+        discard_checkpoint: bool = False, policy_inputs: Mapping | None = None, channels_last: bool = False) -> TrainResult:
     "Train `model` on `train_data` with the labels (no `teacher`) or by distillation from `teacher`, as `config` says."
     if not isinstance(config, TrainConfig): raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if not isinstance(channels_last, bool): raise TrainConfigError(f"channels_last = {channels_last!r} must be True or False")
     if not _is_int(checkpoint_every) or checkpoint_every < 1:
         raise TrainConfigError(f"checkpoint_every = {checkpoint_every!r} must be a positive integer")
     device = model_device(model, device)
@@ -396,7 +422,8 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
     scheduler = build_scheduler(optimizer, config, len(batches))
     generator = torch.Generator().manual_seed(_stream_seed(config.seed, "augmentation"))
     history, start = [], 0
-    with _seeded_global_rng(config.seed, device), _borrowed_teacher(teacher, device) as teacher:
+    with (_seeded_global_rng(config.seed, device), _borrowed_teacher(teacher, device) as teacher,
+          channels_last_layout((model, teacher), channels_last)):
         if path is not None and path.exists():
             state = load_checkpoint(path)
             _check_belongs(state, path, config, kind, model, len(train_data))
@@ -406,7 +433,8 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
         try:
             for epoch in range(start + 1, config.epochs + 1):
                 began = time.perf_counter()
-                loss, matched = _train_epoch(model, teacher, batches, train_data, policy, generator, optimizer, scheduler, config, amp)
+                loss, matched = _train_epoch(model, teacher, batches, train_data, policy, generator, optimizer, scheduler, config, amp,
+                                             channels_last)
                 train_key = "train_accuracy" if teacher is None else "train_agreement"
                 record = {"epoch": epoch, "train_loss": loss, train_key: matched, "lr": optimizer.param_groups[0]["lr"],
                           "seconds": time.perf_counter() - began}
