@@ -446,11 +446,11 @@ def _store(results_dir) -> ResultsStore: return ResultsStore(results_dir or load
 def load_results(name: str, scale: str | None = None, results_dir: Path | str | None = None) -> pd.DataFrame:
     "Final metrics of the finished runs of experiment `name` at `scale`, one row per grid point."
     scale = scale or load_settings().scale
-    store = _store(results_dir)
+    store, points = _store(results_dir), get_experiment(name).points(scale)
     rows = [dict(experiment=name, scale=scale, run_id=pt.spec.run_id, role=pt.spec.role, **pt.tags, **store.final(pt.spec))
-            for pt in get_experiment(name).points(scale) if store.is_done(pt.spec)]
+            for pt in points if store.is_done(pt.spec)]
     results = pd.DataFrame(rows)
-    results.attrs["grid_columns"] = list(dict.fromkeys(k for pt in get_experiment(name).points(scale) for k in pt.tags))
+    results.attrs["grid_columns"] = list(dict.fromkeys(k for pt in points for k in pt.tags))  # what summary_table groups by
     return results
 
 def load_histories(name: str, scale: str | None = None, results_dir: Path | str | None = None) -> pd.DataFrame:
