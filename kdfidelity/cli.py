@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .experiments import (EXPERIMENTS, experiment_status, get_experiment, load_results, parse_shard,
-                                    run_experiment, summary_table)
+from .experiments import (EXPERIMENTS, atomic_write_bytes, exclusive_lock, experiment_status, get_experiment,
+                                    load_results, parse_shard, remove_stale_temporaries, run_experiment, summary_table)
 from .settings import SCALES, SettingsError, load_settings, resolve_device
 from .train import CheckpointError
 
@@ -72,10 +72,11 @@ def report(name: str, scale: str, results_dir: Path) -> tuple[pd.DataFrame, Path
     print(format_table(table))
     if results.empty: return table, None
     out = figure_dir(results_dir, name, scale)
-    out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / f"{name}.csv")
     figure_path = out / f"{name}.png"
-    save_figure(plot_experiment(name, results), figure_path)
+    with exclusive_lock(out / ".lock"):  # processes finishing one experiment together take turns writing its files
+        remove_stale_temporaries(out)
+        atomic_write_bytes(out / f"{name}.csv", table.to_csv().encode())
+        save_figure(plot_experiment(name, results), figure_path)
     print(f"figure: {figure_path}\ntable: {out / f'{name}.csv'}")
     return table, figure_path
 

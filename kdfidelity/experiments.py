@@ -32,9 +32,10 @@ from .train import CheckpointError, TrainConfig, fit, interpolate_state, seeded_
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'EMNIST_BYCLASS_TRAIN', 'FIG2_TEACHER', 'FIG2_STUDENT', 'METRIC_COLUMNS', 'SpecError', 'DataSpec',
            'RunSpec', 'build_data', 'build_train_data', 'missing_data', 'atomic_write_bytes', 'atomic_write_json',
-           'RunClaimed', 'ResultsStore', 'load_model', 'load_teacher', 'run_spec', 'GridPoint', 'Experiment',
-           'experiment', 'get_experiment', 'by_scale', 'fig2_grid', 'parse_shard', 'shard_points', 'ExperimentReport',
-           'run_experiment', 'load_results', 'load_histories', 'experiment_status', 'summary_table']
+           'RunClaimed', 'exclusive_lock', 'remove_stale_temporaries', 'ResultsStore', 'load_model', 'load_teacher',
+           'run_spec', 'GridPoint', 'Experiment', 'experiment', 'get_experiment', 'by_scale', 'fig2_grid',
+           'parse_shard', 'shard_points', 'ExperimentReport', 'run_experiment', 'load_results', 'load_histories',
+           'experiment_status', 'summary_table']
 
 # %% ../nbs/09_experiments.ipynb #0c72887e
 class SpecError(ValueError):
@@ -185,6 +186,19 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 class RunClaimed(RuntimeError):
     "Another process holds this run."
 
+@contextlib.contextmanager
+def exclusive_lock(path: Path, blocking: bool = True) -> Iterator[Any]:
+    "Hold an exclusive `flock` on `path` (created if needed); with `blocking=False`, raise `BlockingIOError` if it is held."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        try: yield f
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
+
+def remove_stale_temporaries(directory: Path) -> None:
+    "Delete the `.*.tmp` files of writers killed mid-write; call it only while holding the lock all writers there take."
+    for stale in Path(directory).glob(".*.tmp"): stale.unlink(missing_ok=True)
+
 class ResultsStore:
     "The run directories under `root/runs`, with atomic writes and exclusive claims."
     def __init__(self, root: Path | str):
@@ -224,16 +238,14 @@ class ResultsStore:
     @contextlib.contextmanager
     def claim(self, spec: RunSpec) -> Iterator[Path]:
         "Hold `spec`'s run exclusively (raises `RunClaimed` if another process does); yields its directory."
-        d = self.run_dir(spec); d.mkdir(parents=True, exist_ok=True)
-        with open(d / "lock", "a+") as lock:
-            try: fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        d = self.run_dir(spec)
+        with contextlib.ExitStack() as held:
+            try: lock = held.enter_context(exclusive_lock(d / "lock", blocking=False))
             except BlockingIOError: raise RunClaimed(f"run {spec.run_id} is being trained by another process") from None
-            try:
-                lock.seek(0); lock.truncate(); lock.write(f"{socket.gethostname()} {os.getpid()} {time.time():.0f}\n"); lock.flush()
-                if not (d / "spec.json").exists(): atomic_write_json(d / "spec.json", spec.to_dict())
-                yield d
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+            remove_stale_temporaries(d)
+            lock.seek(0); lock.truncate(); lock.write(f"{socket.gethostname()} {os.getpid()} {time.time():.0f}\n"); lock.flush()
+            if not (d / "spec.json").exists(): atomic_write_json(d / "spec.json", spec.to_dict())
+            yield d
 
 def _tensor_bytes(obj) -> bytes:
     import io

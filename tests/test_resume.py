@@ -53,7 +53,8 @@ def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path):
     assert final.returncode == 0, final.stdout + final.stderr
     assert _finals(killed_dir / "results") == _finals(reference_dir / "results")
     assert _weights(killed_dir / "results") == _weights(reference_dir / "results")
-    assert not list((killed_dir / "results").rglob("*.tmp")), "a temporary file was left behind"
+    leftovers = list((killed_dir / "results").rglob("*.tmp"))
+    assert not leftovers, f"temporary files were left behind: {leftovers}"
 
 
 def test_two_processes_run_every_run_exactly_once(tmp_path):
