@@ -7,7 +7,9 @@ Both run in this one process, side by side, on the same synthetic uint8 data:
   after another in a Python loop under `torch.no_grad()`, their logits combined by `kdfidelity.losses.ensemble_logits`, then
   the student's forward pass, the KD loss (Eq. 1, tau = 4), backward, an SGD step and a cosine-schedule step;
 - kdfidelity: `kdfidelity.train.train_step`, the function `fit` calls for every batch, fed by the engine's `BatchIterator`
-  (the whole uint8 dataset on the device, batched augmentation on the device) with an `Ensemble` teacher.
+  (the whole uint8 dataset on the device, batched augmentation on the device) with an `Ensemble` teacher;
+- kdfidelity, cached: the same `train_step` with `teacher_cache=` a `kdfidelity.train.TeacherLogitCache` of the teacher's
+  logits for every (image, view) of a reduced dataset, so the teacher is not run; its one-off build is timed separately.
 
 Run `python benchmarks/distill_step.py --help` for the options; `benchmarks/README.md` explains the columns.
 """
@@ -39,7 +41,7 @@ from kdfidelity.losses import ensemble_logits, kd_loss
 from kdfidelity.models import Ensemble, build_model
 from kdfidelity.settings import SettingsError, resolve_device
 from kdfidelity.augment import build_policy
-from kdfidelity.train import TrainConfig, autocast_context, build_optimizer, build_scheduler, train_step
+from kdfidelity.train import TeacherLogitCache, TrainConfig, autocast_context, build_optimizer, build_scheduler, train_step
 from kdfidelity.train import channels_last_layout  # the layout switch `fit(..., channels_last=True)` itself uses
 
 BATCH_SIZE = 128
@@ -76,10 +78,11 @@ class Variant:
     channels_last: bool = False
     threads: int = 1
     workers: int = 0           # DataLoader workers (reference only)
+    cached: bool = False       # kdfidelity only: teacher logits from a TeacherLogitCache
 
     def describe(self, main: Variant) -> str:
         "What differs from the main run `main`, in a few words."
-        parts = [p for p, on in ((f"{self.precision}", self.precision != main.precision),
+        parts = [p for p, on in (("cached", self.cached), (f"{self.precision}", self.precision != main.precision),
                                  ("channels_last", self.channels_last), (f"{self.threads} thr", self.threads != main.threads),
                                  (f"{self.workers} workers", self.workers != main.workers)) if on]
         return "+".join(parts) or "default"
@@ -152,9 +155,47 @@ class TeacherClock:
         for h in self.handles: h.remove()
 
 
+class CacheClock:
+    "Marks the start and end of the cache lookup (the cached step's 'teacher' phase) by wrapping the cache's `lookup`."
+    def __init__(self, cache: TeacherLogitCache, device: torch.device):
+        self.device, self.start, self.end, lookup = device, None, None, cache.lookup
+        def timed(*args, **kwargs):
+            synchronize(device); self.start = time.perf_counter()
+            rows = lookup(*args, **kwargs)
+            synchronize(device); self.end = time.perf_counter()
+            return rows
+        cache.lookup = timed
+        self.cache = cache
+
+    def remove(self): del self.cache.lookup  # the class's method again
+
+
+def teacher_cache(teacher, data, policy, precision, device, budget_s: float) -> tuple[TeacherLogitCache, float, bool]:
+    """A `TeacherLogitCache` of `teacher` on `data` under `policy`, its build seconds, and whether they are estimated.
+
+    The build is V teacher passes over `data`, one per view. One warm pass is timed (a cache under the 1-view `none` policy); when
+    V of them fit in `budget_s` the real cache is built and timed, otherwise the build time is V times the one pass and the
+    cache holds that pass's (unaugmented) logits for every view: real teacher logits, so the step's cost is the same."""
+    for _ in range(2):  # the second, warm, pass is timed: the first may be the network's first run in this process
+        began = time.perf_counter()
+        one_view = TeacherLogitCache.build(teacher, data, build_policy("none"), precision=precision, device=device,
+                                           storage_device=device, batch_size=BATCH_SIZE)
+        synchronize(device)
+        per_view = time.perf_counter() - began
+    views = policy.num_views
+    if per_view * views <= budget_s:
+        began = time.perf_counter()
+        cache = TeacherLogitCache.build(teacher, data, policy, precision=precision, device=device, storage_device=device,
+                                        batch_size=BATCH_SIZE)
+        synchronize(device)
+        return cache, time.perf_counter() - began, False
+    logits = one_view.logits.expand(-1, views, -1).contiguous()
+    return TeacherLogitCache(logits, policy, precision), per_view * views, True
+
+
 class KdfidelityStepper:
     "Steps of `kdfidelity.train.train_step` over the engine's `BatchIterator`, as `fit` runs them."
-    def __init__(self, workload, variant, student, teacher, images, labels, device):
+    def __init__(self, workload, variant, student, teacher, images, labels, device, cache_build_budget: float = 0.0):
         mean, std = channel_stats(images)
         self.data = ImageDataset(torch.from_numpy(images), torch.from_numpy(labels), workload.num_classes, mean, std)
         self.config = TrainConfig(epochs=1, batch_size=BATCH_SIZE, lr=0.05, precision=variant.precision,
@@ -167,6 +208,11 @@ class KdfidelityStepper:
         self.generator = torch.Generator().manual_seed(1)
         self.amp = autocast_context(self.config.precision, device)
         self.iterator = iter(self.batches)
+        self.cache, self.cache_build_s, self.cache_estimated = None, math.nan, False
+        if variant.cached:
+            with channels_last_layout((teacher,), variant.channels_last):
+                self.cache, self.cache_build_s, self.cache_estimated = teacher_cache(
+                    teacher, self.data, self.policy, self.config.precision, device, cache_build_budget)
 
     def _next_batch(self) -> Batch:
         try: return next(self.iterator)
@@ -179,15 +225,16 @@ class KdfidelityStepper:
         "The networks as `fit` holds them: student in train mode, teacher in eval mode, layouts as the variant asks."
         self.student.train(); self.teacher.eval()
         with channels_last_layout((self.student, self.teacher), self.variant.channels_last):
-            clock = TeacherClock(self.teacher, self.device)
+            clock = CacheClock(self.cache, self.device) if self.cache is not None else TeacherClock(self.teacher, self.device)
             try: yield clock
             finally: clock.remove()
 
-    def step(self, clock: TeacherClock) -> StepTimes:
+    def step(self, clock: TeacherClock | CacheClock) -> StepTimes:
         began = time.perf_counter()
         batch = self._next_batch()
-        train_step(self.student, batch, self.data, self.optimizer, self.scheduler, self.config, teacher=self.teacher,
-                   policy=self.policy, generator=self.generator, amp=self.amp, channels_last=self.variant.channels_last)
+        train_step(self.student, batch, self.data, self.optimizer, self.scheduler, self.config,
+                   teacher=None if self.cache is not None else self.teacher, policy=self.policy, generator=self.generator,
+                   amp=self.amp, channels_last=self.variant.channels_last, teacher_cache=self.cache)
         synchronize(self.device); ended = time.perf_counter()
         return StepTimes(clock.start - began, clock.end - clock.start, ended - clock.end)
 
@@ -308,6 +355,9 @@ class Row:
     achieved_tflops: float
     pct_of_gemm_peak: float
     device: str
+    cache_build_s: float = math.nan       # cached rows: the one-off build of the cache of the reduced dataset
+    cache_build_estimated: bool = False   # True: V x the timed build of one view (the full build would overrun its budget)
+    cache_images: int = 0                 # cached rows: images in the reduced dataset
 
 
 class Bench:
@@ -319,6 +369,7 @@ class Bench:
         self.began = time.perf_counter()
         self.students: dict[str, nn.Module] = {}
         self.members: dict[str, list[nn.Module]] = {}
+        self.cache_build: dict[tuple, tuple[float, bool]] = {}  # (workload, variant) -> (build seconds, estimated)
         self.log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if not args.quiet else (lambda *a: None)
 
     def networks(self, workload: Workload) -> tuple[nn.Module, list[nn.Module]]:
@@ -337,7 +388,16 @@ class Bench:
         teacher = members[0] if len(members) == 1 else Ensemble(members).eval()  # as kdfidelity.experiments.load_teacher
         images, labels = synthetic_images(workload, pool)
         for v in variants:
-            if v.impl == "kdfidelity": yield v, KdfidelityStepper(workload, v, student, teacher, images, labels, self.device)
+            if v.cached:  # the reduced dataset of --cache-images images, every view of which is cached
+                n = self.args.cache_images
+                stepper = KdfidelityStepper(workload, v, student, teacher, images[:n], labels[:n], self.device,
+                                            self.args.cache_build_budget)
+                self.cache_build[workload.name, v] = (stepper.cache_build_s, stepper.cache_estimated)
+                self.log(f"  cache of {n} images x {stepper.cache.num_views} views x {workload.num_classes} classes "
+                         f"({stepper.cache.nbytes / 2 ** 20:.1f} MiB): {'about ' if stepper.cache_estimated else ''}"
+                         f"{stepper.cache_build_s:.1f} s to build{' (estimated from one view)' if stepper.cache_estimated else ''}")
+                yield v, stepper
+            elif v.impl == "kdfidelity": yield v, KdfidelityStepper(workload, v, student, teacher, images, labels, self.device)
             else: yield v, ReferenceStepper(workload, v, student, members, images, labels, self.device)
 
     def estimated_seconds(self, workload: Workload, variant: Variant, main: Variant, repeats: int) -> float:
@@ -388,7 +448,8 @@ class Bench:
         return results  # the steppers go out of scope here, which stops any DataLoader workers
 
 
-def summarise(workload, variant, main, result, flops, gemm, device_name, reference_ips) -> Row:
+def summarise(workload, variant, main, result, flops, gemm, device_name, reference_ips, cache_build=(math.nan, False),
+              cache_images=0) -> Row:
     steps, repeats = result["steps"], len(result["times"])
     ips = statistics.median(steps * BATCH_SIZE / sum(t.total for t in ts) for ts in result["times"])
     phase = {p: statistics.median(sum(getattr(t, p) for t in ts) / steps for ts in result["times"])
@@ -401,7 +462,8 @@ def summarise(workload, variant, main, result, flops, gemm, device_name, referen
                ips / reference_ips if reference_ips else math.nan,
                1e3 * phase["data"], 1e3 * phase["teacher"], 1e3 * phase["student"],
                100 * phase["data"] / total, 100 * phase["teacher"] / total, 100 * phase["student"] / total,
-               result["mem"], flops / 1e9, achieved / 1e12, 100 * achieved / peak, device_name)
+               result["mem"], flops / 1e9, achieved / 1e12, 100 * achieved / peak, device_name, *cache_build,
+               cache_images if variant.cached else 0)
 
 
 COLUMNS = [("workload", "workload", "{}"), ("impl", "impl", "{}"), ("option", "option", "{}"), ("steps", "steps", "{}"),
@@ -409,11 +471,16 @@ COLUMNS = [("workload", "workload", "{}"), ("impl", "impl", "{}"), ("option", "o
            ("data_ms", "data ms", "{:.1f}"), ("teacher_ms", "teach ms", "{:.1f}"), ("student_ms", "stud ms", "{:.1f}"),
            ("data_pct", "data%", "{:.0f}"), ("teacher_pct", "teach%", "{:.0f}"), ("student_pct", "stud%", "{:.0f}"),
            ("peak_mem_mib", "peak MiB", "{:.0f}"), ("gflop_per_step", "GFLOP/step", "{:.2f}"),
-           ("achieved_tflops", "TFLOP/s", "{:.3f}"), ("pct_of_gemm_peak", "% GEMM", "{:.1f}")]
+           ("achieved_tflops", "TFLOP/s", "{:.3f}"), ("pct_of_gemm_peak", "% GEMM", "{:.1f}"),
+           ("cache_build_s", "cache build s", "{:.1f}")]
 
 
 def format_table(rows: list[Row]) -> str:
-    cells = [[title for _, title, _ in COLUMNS]] + [[fmt.format(getattr(r, key)) for key, _, fmt in COLUMNS] for r in rows]
+    def cell(r, key, fmt):
+        value = getattr(r, key)
+        if key == "cache_build_s": return "" if math.isnan(value) else ("~" if r.cache_build_estimated else "") + fmt.format(value)
+        return fmt.format(value)
+    cells = [[title for _, title, _ in COLUMNS]] + [[cell(r, key, fmt) for key, _, fmt in COLUMNS] for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
     line = lambda c: "  ".join(v.ljust(w) if i < 3 else v.rjust(w) for i, (v, w) in enumerate(zip(c, widths)))
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths), *map(line, cells[1:])])
@@ -442,6 +509,13 @@ def parse_args(argv=None):
     p.add_argument("--threads", default=f"{torch.get_num_threads()},1",
                    help="torch CPU threads; first: the main comparison; others: option rows")
     p.add_argument("--workers", default="0,2", help="reference DataLoader workers; first: the main comparison; others: option rows")
+    p.add_argument("--cached", action=argparse.BooleanOptionalAction, default=True,
+                   help="add a kdfidelity 'cached' row per workload: teacher logits from a TeacherLogitCache")
+    p.add_argument("--cache-images", type=int, default=BATCH_SIZE,
+                   help="images in the reduced dataset the cached row trains on (every view of each is cached)")
+    p.add_argument("--cache-build-budget", type=float, default=30.0,
+                   help="seconds; a cache whose build would take longer is not built in full: its build time is then "
+                        "estimated as views x the timed build of one view (marked ~)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
                    help="add a kdfidelity option row with channels_last teacher and student")
     p.add_argument("--option-workloads", default="lenet5-t1,resnet56-t1",
@@ -461,6 +535,7 @@ def parse_args(argv=None):
     args.precision, args.threads, args.workers = split(args.precision), [int(t) for t in split(args.threads)], [int(w) for w in split(args.workers)]
     if any(x not in ("fp32", "bf16") for x in args.precision): p.error(f"--precision takes fp32 and/or bf16, got {args.precision}")
     if args.repeats < 1 or args.steps < 0 or args.warmup < 0: p.error("--repeats must be >= 1, --steps and --warmup >= 0")
+    if args.cache_images < BATCH_SIZE: p.error(f"--cache-images must be at least the batch size {BATCH_SIZE}")
     args.min_repeats = max(1, min(args.min_repeats, args.repeats))
     if args.out is not None and args.out.suffix not in (".json", ".csv"): p.error(f"--out {args.out} must end in .json or .csv")
     return args
@@ -473,6 +548,7 @@ def main(argv=None) -> list[Row]:
     bench = Bench(args)
     main_ref = Variant("reference", "fp32", False, args.threads[0], args.workers[0])
     main_kdf = Variant("kdfidelity", args.precision[0], False, args.threads[0])
+    main_cached = replace(main_kdf, cached=True)
     bench.main = main_kdf
     options = [replace(main_kdf, precision=p) for p in args.precision[1:]]
     options += [replace(main_kdf, channels_last=True)] if args.channels_last else []
@@ -487,13 +563,14 @@ def main(argv=None) -> list[Row]:
     rows, flops = [], {}
     def record(workload, results, reference_ips):
         for v, result in results.items():
-            if (workload.name, v.precision, v.channels_last) not in flops:
+            key = (workload.name, v.precision, v.channels_last, v.cached)
+            if key not in flops:
                 student, members = bench.networks(workload)
                 teacher = members[0] if len(members) == 1 else Ensemble(members).eval()
                 images, labels = synthetic_images(workload, 4)
-                flops[workload.name, v.precision, v.channels_last] = step_flops(workload, v, student, teacher, device, images, labels)
-            rows.append(summarise(workload, v, main_kdf, result, flops[workload.name, v.precision, v.channels_last],
-                                  gemm, name, reference_ips))
+                flops[key] = step_flops(workload, v, student, teacher, device, images, labels)
+            rows.append(summarise(workload, v, main_kdf, result, flops[key], gemm, name, reference_ips,
+                                  bench.cache_build.get((workload.name, v), (math.nan, False)), args.cache_images))
         return rows
 
     reference_ips = {}
@@ -501,11 +578,12 @@ def main(argv=None) -> list[Row]:
     # Rounds beyond --min-repeats stop where a workload's share of MAIN_SHARE of the time budget is spent; a share is
     # proportional to the step's cost in network passes: the student's forward and backward (about 3) plus one per member.
     workloads = [WORKLOADS[name] for name in args.workloads]
-    cost = {w.name: (0.1 if w.model == "lenet5" else 1.0) * (3 + w.members) for w in workloads}
+    cost = {w.name: (0.1 if w.model == "lenet5" else 1.0) * (3 + w.members + (3 if args.cached else 0)) for w in workloads}
     share = {name: MAIN_SHARE * args.time_budget * c / sum(cost.values()) for name, c in cost.items()}
     for w in workloads:
-        bench.log(f"{w.name}: reference vs kdfidelity")
-        results = bench.run_group(w, [main_kdf, main_ref], deadline=time.perf_counter() + share[w.name])
+        bench.log(f"{w.name}: reference vs kdfidelity{' (live and cached)' if args.cached else ''}")
+        results = bench.run_group(w, [main_kdf, main_ref] + ([main_cached] if args.cached else []),
+                                  deadline=time.perf_counter() + share[w.name])
         r = results[main_ref]
         reference_ips[w.name] = statistics.median(r["steps"] * BATCH_SIZE / sum(t.total for t in ts) for ts in r["times"])
         record(w, results, reference_ips[w.name])

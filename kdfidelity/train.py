@@ -31,7 +31,8 @@ from .metrics import model_device, model_inputs, accuracy, ece, evaluate_logits,
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'PRECISIONS', 'CHECKPOINT_FORMAT', 'TrainConfigError', 'TrainConfig', 'build_optimizer',
            'build_scheduler', 'autocast_context', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'channels_last_layout', 'train_step', 'TrainResult', 'fit', 'seeded_init', 'interpolate_state']
+           'channels_last_layout', 'train_step', 'TrainResult', 'fit', 'seeded_init', 'interpolate_state',
+           'TeacherLogitCache']
 
 # %% ../nbs/06_train.ipynb #556c7168
 OPTIMIZERS = ("sgd", "adam")
@@ -304,17 +305,23 @@ def channels_last_layout(modules, enabled: bool):
 def train_step(model: nn.Module, batch: Batch, data: ImageDataset | TextDataset, optimizer: torch.optim.Optimizer,
                scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig, *, teacher: nn.Module | None = None,
                policy: Policy | None = None, generator: torch.Generator | None = None, amp=None,
-               channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor, int]:
-    "One optimiser step on a uint8 `batch`: augment, teacher logits, student loss, backward, optimiser and scheduler steps; (loss, matches, batch size)."
-    x, mix = _augmented_inputs(batch.inputs, data, policy, generator, mixed_labels=teacher is None)
+               channels_last: bool = False, teacher_cache: TeacherLogitCache | None = None) -> tuple[torch.Tensor, torch.Tensor, int]:
+    "One optimiser step on a uint8 `batch`: augment, teacher logits (live, or from `teacher_cache`), student loss, backward, optimiser and scheduler steps; (loss, matches, batch size)."
+    if teacher_cache is not None:
+        teacher_cache.check(data, policy, config.precision)
+        views = policy.sample_views(len(batch.inputs), generator)  # the very draws `policy(x, generator)` makes
+        x, mix = normalize(policy.apply_views(to_unit_float(batch.inputs), views), data.mean, data.std), None
+        teacher_logits = teacher_cache.lookup(batch.index, views, x.device)
+    else:
+        x, mix = _augmented_inputs(batch.inputs, data, policy, generator, mixed_labels=teacher is None)
     if channels_last and x.ndim == 4: x = x.contiguous(memory_format=torch.channels_last)
     if amp is None: amp = autocast_context(config.precision, x.device)
     optimizer.zero_grad(set_to_none=True)
     with amp:
-        if teacher is not None:
+        if teacher is not None and teacher_cache is None:
             with torch.inference_mode(): teacher_logits = teacher(x)
         logits = model(x)
-    if teacher is not None:
+    if teacher is not None or teacher_cache is not None:
         labels = batch.labels if config.alpha > 0 else None
         loss = distillation_loss(logits, teacher_logits, labels, config.tau, config.alpha)
         target = teacher_logits.argmax(-1)
@@ -325,7 +332,7 @@ def train_step(model: nn.Module, batch: Batch, data: ImageDataset | TextDataset,
     return loss.detach(), (logits.detach().argmax(-1) == target).sum(), len(target)
 
 def _train_epoch(model, teacher, batches, data, policy, generator, optimizer, scheduler, config, amp,
-                 channels_last=False) -> tuple[float, float]:
+                 channels_last=False, teacher_cache=None) -> tuple[float, float]:
     "One epoch of steps; the mean batch loss and the fraction of examples whose top-1 prediction matched the target."
     model.train()
     device = batches.device
@@ -333,7 +340,7 @@ def _train_epoch(model, teacher, batches, data, policy, generator, optimizer, sc
     steps = seen = 0
     for batch in batches:
         loss, matched, size = train_step(model, batch, data, optimizer, scheduler, config, teacher=teacher, policy=policy,
-                                         generator=generator, amp=amp, channels_last=channels_last)
+                                         generator=generator, amp=amp, channels_last=channels_last, teacher_cache=teacher_cache)
         loss_sum += loss; matches += matched
         steps += 1; seen += size
     return loss_sum.item() / steps, matches.item() / seen
@@ -402,8 +409,9 @@ def _restore(state, path, model, optimizer, scheduler, batches, generator, devic
 def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainConfig, *, teacher: nn.Module | None = None,
         test_data: ImageDataset | TextDataset | None = None, device=None, checkpoint_path: Path | str | None = None,
         checkpoint_every: int = 1, progress: bool | None = None, on_epoch: Callable[[dict], None] | None = None,
-        discard_checkpoint: bool = False, policy_inputs: Mapping | None = None, channels_last: bool = False) -> TrainResult:
-    "Train `model` on `train_data` with the labels (no `teacher`) or by distillation from `teacher`, as `config` says."
+        discard_checkpoint: bool = False, policy_inputs: Mapping | None = None, channels_last: bool = False,
+        teacher_cache: TeacherLogitCache | None = None) -> TrainResult:
+    "Train `model` on `train_data` with the labels (no `teacher`) or by distillation from `teacher` or its `teacher_cache`, as `config` says."
     if not isinstance(config, TrainConfig): raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     if not isinstance(channels_last, bool): raise TrainConfigError(f"channels_last = {channels_last!r} must be True or False")
     if not _is_int(checkpoint_every) or checkpoint_every < 1:
@@ -411,7 +419,14 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
     device = model_device(model, device)
     policy = _training_policy(config, train_data, policy_inputs)
     amp = autocast_context(config.precision, device)
-    kind = "supervised" if teacher is None else "distillation"
+    if teacher_cache is not None:
+        if not isinstance(teacher_cache, TeacherLogitCache):
+            raise TypeError(f"teacher_cache must be a TeacherLogitCache, got {type(teacher_cache).__name__}")
+        teacher_cache.check(train_data, policy, config.precision)
+        if test_data is not None and teacher is None:
+            raise TrainConfigError("test_data is scored against the teacher, but only teacher_cache was given; "
+                                   "pass teacher= as well (it is then used for the test set only) or leave test_data out")
+    kind = "supervised" if teacher is None and teacher_cache is None else "distillation"
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None:
         if discard_checkpoint: path.unlink(missing_ok=True)
@@ -434,8 +449,8 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
             for epoch in range(start + 1, config.epochs + 1):
                 began = time.perf_counter()
                 loss, matched = _train_epoch(model, teacher, batches, train_data, policy, generator, optimizer, scheduler, config, amp,
-                                             channels_last)
-                train_key = "train_accuracy" if teacher is None else "train_agreement"
+                                             channels_last, teacher_cache)
+                train_key = "train_accuracy" if kind == "supervised" else "train_agreement"
                 record = {"epoch": epoch, "train_loss": loss, train_key: matched, "lr": optimizer.param_groups[0]["lr"],
                           "seconds": time.perf_counter() - began}
                 if test_data is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
@@ -484,3 +499,81 @@ def interpolate_state(teacher_state: Mapping[str, torch.Tensor], random_state: M
         else:
             state[key] = random_value.clone()
     return state
+
+# %% ../nbs/06_train.ipynb #7cd2c0c7
+def _require_finite_views(policy: Policy | None):
+    "Raise `TrainConfigError` unless `policy` has a finite view set."
+    if policy is None:
+        raise TrainConfigError("a teacher logit cache needs image data and an augmentation policy with a finite view set; "
+                               "text data has no views, distil it with teacher= instead")
+    if getattr(policy, "num_views", None) is None:
+        raise TrainConfigError(f"augmentation {policy.name!r} has no finite view set, so its teacher logits cannot be cached; "
+                               "cache only none, baseline or vflip (and compositions of them), or distil with teacher= instead")
+
+class TeacherLogitCache:
+    "A teacher's float32 logits for every (training example, view) of a finite-view augmentation policy: N x V x C."
+    def __init__(self, logits: torch.Tensor, policy: Policy, precision: str = "fp32"):
+        _require_finite_views(policy)
+        if not isinstance(logits, torch.Tensor) or logits.ndim != 3 or logits.dtype != torch.float32:
+            raise TrainConfigError(f"cached logits must be a float32 tensor N x V x C, got {getattr(logits, 'dtype', type(logits).__name__)} "
+                                   f"of shape {tuple(getattr(logits, 'shape', ()))}")
+        if logits.shape[1] != policy.num_views:
+            raise TrainConfigError(f"cached logits hold {logits.shape[1]} views but policy {policy!r} has {policy.num_views}")
+        if precision not in PRECISIONS: raise TrainConfigError(f"precision = {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
+        self.logits, self.policy, self.precision = logits, repr(policy), precision
+
+    @property
+    def num_examples(self) -> int: return self.logits.shape[0]
+    @property
+    def num_views(self) -> int: return self.logits.shape[1]
+    @property
+    def num_classes(self) -> int: return self.logits.shape[2]
+    @property
+    def nbytes(self) -> int:
+        "Memory of the cached logits in bytes: N * V * C * 4."
+        return self.logits.numel() * self.logits.element_size()
+
+    @classmethod
+    def build(cls, teacher: nn.Module, data: ImageDataset, policy: Policy, *, precision: str = "fp32", device=None,
+              storage_device="cpu", batch_size: int = 256, channels_last: bool = False) -> TeacherLogitCache:
+        "Run `teacher` (eval, inference mode, `precision`'s autocast) on every view of every image of `data`; the logits stored on `storage_device`."
+        _require_finite_views(policy)
+        if not isinstance(teacher, nn.Module): raise TypeError(f"teacher must be an nn.Module, got {type(teacher).__name__}")
+        if not isinstance(data, ImageDataset): raise TrainConfigError(f"a teacher logit cache is built on an ImageDataset, got {type(data).__name__}")
+        if not _is_int(batch_size) or batch_size < 1: raise TrainConfigError(f"batch_size = {batch_size!r} must be a positive integer")
+        device = model_device(teacher, device)
+        amp = autocast_context(precision, device)
+        n, views = len(data), policy.num_views
+        logits = torch.empty(n, views, data.num_classes, dtype=torch.float32, device=storage_device)
+        with _borrowed_teacher(teacher, device) as net, channels_last_layout((net,), channels_last):
+            for start in range(0, n, batch_size):
+                images = to_unit_float(data.images[start:start + batch_size].to(device))
+                for view in range(views):
+                    x = normalize(policy.apply_views(images, torch.full((len(images),), view)), data.mean, data.std)
+                    if channels_last: x = x.contiguous(memory_format=torch.channels_last)
+                    with amp, torch.inference_mode(): out = net(x)
+                    if out.shape != (len(images), data.num_classes):
+                        raise TrainConfigError(f"the teacher gives logits of shape {tuple(out.shape)} for {len(images)} images; "
+                                               f"dataset {data.name!r} has {data.num_classes} classes")
+                    logits[start:start + len(images), view] = out.float().to(storage_device)
+        return cls(logits, policy, precision)
+
+    def check(self, data, policy: Policy | None, precision: str) -> None:
+        "Raise `TrainConfigError` unless this cache was built for `data`'s size and classes, `policy` and `precision`."
+        _require_finite_views(policy)
+        problems = [f"{what} is {mine} in the cache but {theirs} here" for what, mine, theirs in (
+            ("the number of training examples", self.num_examples, len(data)),
+            ("the number of classes", self.num_classes, getattr(data, "num_classes", None)),
+            ("the augmentation policy", self.policy, repr(policy)), ("the precision", self.precision, precision)) if mine != theirs]
+        if problems: raise TrainConfigError(f"teacher_cache was built for another run: {'; '.join(problems)}; "
+                                            "build it with TeacherLogitCache.build for this training set, policy and precision")
+
+    def lookup(self, index: torch.Tensor, views: torch.Tensor, device=None) -> torch.Tensor:
+        "The cached logits of examples `index` under views `views`, B x C float32, on `device` (where `index` is, by default)."
+        store = self.logits.device
+        rows = self.logits[index.to(store), torch.as_tensor(views).to(store)]
+        return rows.to(index.device if device is None else device, non_blocking=True)
+
+    def __repr__(self):
+        return (f"TeacherLogitCache({self.num_examples} examples x {self.num_views} views x {self.num_classes} classes, "
+                f"{self.nbytes / 2 ** 20:.1f} MiB on {self.logits.device}, policy {self.policy}, {self.precision})")
