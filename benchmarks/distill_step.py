@@ -129,6 +129,11 @@ def synchronize(device: torch.device):
     elif device.type == "mps": torch.mps.synchronize()
 
 
+def endless(batches):
+    "The batches of `batches` (a BatchIterator or DataLoader), epoch after epoch, without end."
+    while True: yield from batches
+
+
 @dataclass
 class StepTimes:
     data: float = 0.0
@@ -207,18 +212,12 @@ class KdfidelityStepper:
         self.policy = build_policy(self.config.augmentation, **self.config.augmentation_options)
         self.generator = torch.Generator().manual_seed(1)
         self.amp = autocast_context(self.config.precision, device)
-        self.iterator = iter(self.batches)
+        self.batch_stream = endless(self.batches)
         self.cache, self.cache_build_s, self.cache_estimated = None, math.nan, False
         if variant.cached:
             with channels_last_layout((teacher,), variant.channels_last):
                 self.cache, self.cache_build_s, self.cache_estimated = teacher_cache(
                     teacher, self.data, self.policy, self.config.precision, device, cache_build_budget)
-
-    def _next_batch(self) -> Batch:
-        try: return next(self.iterator)
-        except StopIteration:
-            self.iterator = iter(self.batches)
-            return next(self.iterator)
 
     @contextmanager
     def session(self):
@@ -231,7 +230,7 @@ class KdfidelityStepper:
 
     def step(self, clock: TeacherClock | CacheClock) -> StepTimes:
         began = time.perf_counter()
-        batch = self._next_batch()
+        batch = next(self.batch_stream)
         train_step(self.student, batch, self.data, self.optimizer, self.scheduler, self.config,
                    teacher=None if self.cache is not None else self.teacher, policy=self.policy, generator=self.generator,
                    amp=self.amp, channels_last=self.variant.channels_last, teacher_cache=self.cache)
@@ -252,13 +251,7 @@ class ReferenceStepper:
         self.student, self.members, self.device = student, members, device
         self.optimizer = torch.optim.SGD(student.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=len(self.loader), eta_min=1e-6)
-        self.iterator = iter(self.loader)
-
-    def _next_batch(self):
-        try: return next(self.iterator)
-        except StopIteration:
-            self.iterator = iter(self.loader)
-            return next(self.iterator)
+        self.batch_stream = endless(self.loader)
 
     @contextmanager
     def session(self):
@@ -268,7 +261,7 @@ class ReferenceStepper:
 
     def step(self, clock=None) -> StepTimes:
         began = time.perf_counter()
-        x, _ = self._next_batch()
+        x, _ = next(self.batch_stream)
         x = x.to(self.device, non_blocking=True)
         synchronize(self.device); fetched = time.perf_counter()
         with torch.no_grad():
@@ -283,7 +276,7 @@ class ReferenceStepper:
 
     def warm_data(self):
         "Start the workers and fetch a first batch outside the timing (the rest of the pipeline is warm already)."
-        self._next_batch()
+        next(self.batch_stream)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -307,8 +307,7 @@ def train_step(model: nn.Module, batch: Batch, data: ImageDataset | TextDataset,
                policy: Policy | None = None, generator: torch.Generator | None = None, amp=None,
                channels_last: bool = False, teacher_cache: TeacherLogitCache | None = None) -> tuple[torch.Tensor, torch.Tensor, int]:
     "One optimiser step on a uint8 `batch`: augment, teacher logits (live, or from `teacher_cache`), student loss, backward, optimiser and scheduler steps; (loss, matches, batch size)."
-    if teacher_cache is not None:
-        teacher_cache.check(data, policy, config.precision)
+    if teacher_cache is not None:  # `fit` has checked that it matches `data`, `policy` and `config` (TeacherLogitCache.check)
         views = policy.sample_views(len(batch.inputs), generator)  # the very draws `policy(x, generator)` makes
         x, mix = normalize(policy.apply_views(to_unit_float(batch.inputs), views), data.mean, data.std), None
         teacher_logits = teacher_cache.lookup(batch.index, views, x.device)
