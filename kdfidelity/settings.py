@@ -26,7 +26,7 @@ SECTION = "kdfidelity"
 ENV_PREFIX = "KDFIDELITY_"
 
 DEFAULTS = dict(data_dir="data", results_dir="results", device="auto", scale="cpu",
-                threads="0", allow_download="false")
+                threads="0", allow_download="false", channels_last="true", compile="false", teacher_cache="true")
 
 class SettingsError(ValueError):
     "A settings value that cannot be used; the message names the key, the value and what is valid."
@@ -41,6 +41,9 @@ class Settings:
     scale: str = "cpu"
     threads: int = 0
     allow_download: bool = False
+    channels_last: bool = True
+    compile: bool = False
+    teacher_cache: bool = True
     source: Path | None = field(default=None, compare=False)  # the settings file read, if any
 
     def with_(self, **changes) -> Settings:
@@ -124,7 +127,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] = os.en
         data_dir=_path("data_dir"), results_dir=_path("results_dir"),
         device=raw["device"].strip(), scale=raw["scale"].strip(),
         threads=_parse_threads(raw["threads"], origin),
-        allow_download=_parse_bool("allow_download", raw["allow_download"], origin), source=source))
+        **{key: _parse_bool(key, raw[key], origin) for key in ("allow_download", "channels_last", "compile", "teacher_cache")},
+        source=source))
 
 # %% ../nbs/00_settings.ipynb #7751faee
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
