@@ -7,6 +7,7 @@ Docs: https://kdfidelity.github.io/kdfidelity/train.html.md"""
 # %% ../nbs/06_train.ipynb #3ca1695a
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -26,13 +27,14 @@ from tqdm.std import tqdm
 from .augment import POLICIES, AugmentError, Mixup, Policy, build_policy, normalize, policy_options, to_unit_float
 from .data import Batch, BatchIterator, ImageDataset, TextDataset, one_line, derive_seed
 from .losses import distillation_loss, nll_loss
+from .models import Ensemble
 from .metrics import model_device, model_inputs, accuracy, ece, evaluate_logits, nll, predict_logits
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'PRECISIONS', 'CHECKPOINT_FORMAT', 'TrainConfigError', 'TrainConfig', 'build_optimizer',
-           'build_scheduler', 'autocast_context', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'channels_last_layout', 'train_step', 'TrainResult', 'fit', 'seeded_init', 'interpolate_state',
-           'TeacherLogitCache']
+           'build_scheduler', 'autocast_context', 'native_bf16', 'training_policy', 'CheckpointError',
+           'save_checkpoint', 'load_checkpoint', 'channels_last_layout', 'compiled', 'train_step', 'TrainResult', 'fit',
+           'seeded_init', 'interpolate_state', 'TeacherLogitCache']
 
 # %% ../nbs/06_train.ipynb #556c7168
 OPTIMIZERS = ("sgd", "adam")
@@ -143,8 +145,16 @@ def autocast_context(precision: str, device) -> torch.autocast | nullcontext:
     if not supported: raise TrainConfigError(f"precision = 'bf16' is not supported on device {device}; use precision = 'fp32'")
     return context
 
+def native_bf16(device) -> bool:
+    "Whether `device` computes bf16 natively (a CUDA GPU with bf16, or a CPU with AVX512-BF16 or AMX), so bf16 autocast can pay."
+    device = torch.device(device)
+    if device.type == "cuda": return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu": return False
+    probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(probe() for probe in probes if probe is not None)
+
 # %% ../nbs/06_train.ipynb #7babf59b
-def _training_policy(config: TrainConfig, data, policy_inputs: Mapping | None) -> Policy | None:
+def training_policy(config: TrainConfig, data, policy_inputs: Mapping | None = None) -> Policy | None:
     "The augmentation policy of `config` for `data` (None for text, which only allows `none`)."
     extra = dict(policy_inputs or {})
     clash = sorted(set(extra) & set(config.augmentation_options))
@@ -301,6 +311,21 @@ def channels_last_layout(modules, enabled: bool):
         for t, was in zip(tensors, was_channels_last):
             t.data = t.data.contiguous(memory_format=torch.channels_last if was else torch.contiguous_format)
 
+# %% ../nbs/06_train.ipynb #044bfbc2
+def _require_compile():
+    "Raise `TrainConfigError` unless `torch.compile` can run in this Python."
+    import torch._dynamo
+    if not torch._dynamo.is_dynamo_supported():
+        raise TrainConfigError(f"compile=True needs torch.compile, which torch {torch.__version__} does not support on Python "
+                               f"{sys.version.split()[0]}; use compile=False")
+
+def compiled(module: nn.Module | None, enabled: bool = True) -> nn.Module | None:
+    "`module` wrapped by `torch.compile` (an `Ensemble` member by member), sharing its parameters; `module` itself when not `enabled`."
+    if module is None or not enabled: return module
+    _require_compile()
+    if isinstance(module, Ensemble): return Ensemble([torch.compile(m) for m in module.members])
+    return torch.compile(module)
+
 # %% ../nbs/06_train.ipynb #ba5aca72
 def train_step(model: nn.Module, batch: Batch, data: ImageDataset | TextDataset, optimizer: torch.optim.Optimizer,
                scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig, *, teacher: nn.Module | None = None,
@@ -409,14 +434,15 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
         test_data: ImageDataset | TextDataset | None = None, device=None, checkpoint_path: Path | str | None = None,
         checkpoint_every: int = 1, progress: bool | None = None, on_epoch: Callable[[dict], None] | None = None,
         discard_checkpoint: bool = False, policy_inputs: Mapping | None = None, channels_last: bool = False,
-        teacher_cache: TeacherLogitCache | None = None) -> TrainResult:
+        teacher_cache: TeacherLogitCache | None = None, compile: bool = False) -> TrainResult:
     "Train `model` on `train_data` with the labels (no `teacher`) or by distillation from `teacher` or its `teacher_cache`, as `config` says."
     if not isinstance(config, TrainConfig): raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if not isinstance(channels_last, bool): raise TrainConfigError(f"channels_last = {channels_last!r} must be True or False")
+    for name, flag in (("channels_last", channels_last), ("compile", compile)):
+        if not isinstance(flag, bool): raise TrainConfigError(f"{name} = {flag!r} must be True or False")
     if not _is_int(checkpoint_every) or checkpoint_every < 1:
         raise TrainConfigError(f"checkpoint_every = {checkpoint_every!r} must be a positive integer")
     device = model_device(model, device)
-    policy = _training_policy(config, train_data, policy_inputs)
+    policy = training_policy(config, train_data, policy_inputs)
     amp = autocast_context(config.precision, device)
     if teacher_cache is not None:
         if not isinstance(teacher_cache, TeacherLogitCache):
@@ -442,13 +468,14 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
             state = load_checkpoint(path)
             _check_belongs(state, path, config, kind, model, len(train_data))
             start, history = _restore(state, path, model, optimizer, scheduler, batches, generator, device)
+        step_model, step_teacher = compiled(model, compile), compiled(teacher, compile and teacher_cache is None)
         teacher_test_logits = None
         bar = _progress_bar(progress, total=config.epochs, initial=start, unit="epoch", desc=kind)
         try:
             for epoch in range(start + 1, config.epochs + 1):
                 began = time.perf_counter()
-                loss, matched = _train_epoch(model, teacher, batches, train_data, policy, generator, optimizer, scheduler, config, amp,
-                                             channels_last, teacher_cache)
+                loss, matched = _train_epoch(step_model, step_teacher, batches, train_data, policy, generator, optimizer, scheduler,
+                                             config, amp, channels_last, teacher_cache)
                 train_key = "train_accuracy" if kind == "supervised" else "train_agreement"
                 record = {"epoch": epoch, "train_loss": loss, train_key: matched, "lr": optimizer.param_groups[0]["lr"],
                           "seconds": time.perf_counter() - began}
@@ -534,7 +561,7 @@ class TeacherLogitCache:
 
     @classmethod
     def build(cls, teacher: nn.Module, data: ImageDataset, policy: Policy, *, precision: str = "fp32", device=None,
-              storage_device="cpu", batch_size: int = 256, channels_last: bool = False) -> TeacherLogitCache:
+              storage_device="cpu", batch_size: int = 256, channels_last: bool = False, progress: bool | None = None) -> TeacherLogitCache:
         "Run `teacher` (eval, inference mode, `precision`'s autocast) on every view of every image of `data`; the logits stored on `storage_device`."
         _require_finite_views(policy)
         if not isinstance(teacher, nn.Module): raise TypeError(f"teacher must be an nn.Module, got {type(teacher).__name__}")
@@ -544,7 +571,8 @@ class TeacherLogitCache:
         amp = autocast_context(precision, device)
         n, views = len(data), policy.num_views
         logits = torch.empty(n, views, data.num_classes, dtype=torch.float32, device=storage_device)
-        with _borrowed_teacher(teacher, device) as net, channels_last_layout((net,), channels_last):
+        bar = _progress_bar(progress, total=n * views, unit="view", unit_scale=True, desc="teacher logits")
+        with _borrowed_teacher(teacher, device) as net, channels_last_layout((net,), channels_last), bar:
             for start in range(0, n, batch_size):
                 images = to_unit_float(data.images[start:start + batch_size].to(device))
                 for view in range(views):
@@ -555,6 +583,7 @@ class TeacherLogitCache:
                         raise TrainConfigError(f"the teacher gives logits of shape {tuple(out.shape)} for {len(images)} images; "
                                                f"dataset {data.name!r} has {data.num_classes} classes")
                     logits[start:start + len(images), view] = out.float().to(storage_device)
+                    bar.update(len(images))
         return cls(logits, policy, precision)
 
     def check(self, data, policy: Policy | None, precision: str) -> None:
@@ -566,6 +595,11 @@ class TeacherLogitCache:
             ("the augmentation policy", self.policy, repr(policy)), ("the precision", self.precision, precision)) if mine != theirs]
         if problems: raise TrainConfigError(f"teacher_cache was built for another run: {'; '.join(problems)}; "
                                             "build it with TeacherLogitCache.build for this training set, policy and precision")
+
+    def to(self, device) -> TeacherLogitCache:
+        "This cache with its logits stored on `device` (lookups are fastest where the training runs)."
+        moved = copy.copy(self); moved.logits = self.logits.to(device)
+        return moved
 
     def lookup(self, index: torch.Tensor, views: torch.Tensor, device=None) -> torch.Tensor:
         "The cached logits of examples `index` under views `views`, B x C float32, on `device` (where `index` is, by default)."
