@@ -98,7 +98,7 @@ def cmd_run(args, settings):
     results_dir = _check_writable(settings.results_dir)
     result = run_experiment(exp.name, scale, shard=shard, device=device, results_dir=results_dir,
                             data_dir=settings.data_dir, progress=None if not args.quiet else False,
-                            discard_broken_checkpoints=args.discard_broken_checkpoints,
+                            discard_broken_checkpoints=args.discard_broken_checkpoints, compile=args.compile,
                             log=None if args.quiet else (lambda msg: print(msg, flush=True)))
     if result.skipped and not (result.trained or result.already_done):
         raise CLIError(f"no run of {exp.name} at scale {scale} can start: {result.skipped[0][1]}")
@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--quiet", action="store_true", help="no progress output")
             p.add_argument("--discard-broken-checkpoints", action="store_true",
                            help="start over any run whose checkpoint is damaged or belongs to another run")
+            p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                           help="torch.compile the networks: faster steps after a one-off compile per run (default: settings.ini)")
         p.set_defaults(func=func)
     return parser
 

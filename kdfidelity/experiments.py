@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pickle
 import socket
 import sys
 import tempfile
@@ -27,13 +28,16 @@ import torch
 from .data import DatasetNotFoundError, concat, load_dataset, random_split, stratified_subset
 from .models import Ensemble, build_model
 from .settings import SCALES, apply_threads, load_settings, resolve_device
-from .train import CheckpointError, TrainConfig, fit, interpolate_state, seeded_init
+from .metrics import model_device
+from .train import (PRECISIONS, CheckpointError, TeacherLogitCache, TrainConfig, fit, interpolate_state, seeded_init,
+                              training_policy)
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'EMNIST_BYCLASS_TRAIN', 'FIG2_TEACHER', 'FIG2_STUDENT', 'METRIC_COLUMNS', 'SpecError', 'DataSpec',
-           'RunSpec', 'build_data', 'build_train_data', 'missing_data', 'atomic_write_bytes', 'atomic_write_json',
-           'RunClaimed', 'exclusive_lock', 'remove_stale_temporaries', 'ResultsStore', 'load_model', 'load_teacher',
-           'run_spec', 'GridPoint', 'Experiment', 'experiment', 'get_experiment', 'by_scale', 'fig2_grid',
+__all__ = ['TEACHER_CACHE_MAX_BYTES', 'EXPERIMENTS', 'EMNIST_BYCLASS_TRAIN', 'FIG2_TEACHER', 'FIG2_STUDENT', 'METRIC_COLUMNS',
+           'SpecError', 'DataSpec', 'RunSpec', 'build_data', 'build_train_data', 'missing_data', 'atomic_write_bytes',
+           'atomic_write_json', 'RunClaimed', 'exclusive_lock', 'remove_stale_temporaries', 'ResultsStore',
+           'teacher_cache_key', 'caches_teacher', 'stored_teacher_logits', 'load_model', 'load_teacher', 'run_spec',
+           'GridPoint', 'Experiment', 'experiment', 'get_experiment', 'by_scale', 'fig2_grid', 'precision_grid',
            'parse_shard', 'shard_points', 'ExperimentReport', 'run_experiment', 'load_results', 'load_histories',
            'experiment_status', 'summary_table']
 
@@ -251,6 +255,41 @@ def _tensor_bytes(obj) -> bytes:
     import io
     buffer = io.BytesIO(); torch.save(obj, buffer); return buffer.getvalue()
 
+# %% ../nbs/09_experiments.ipynb #b42fd1b2
+TEACHER_CACHE_MAX_BYTES = 4 * 2 ** 30
+
+def teacher_cache_key(spec: RunSpec) -> str:
+    "What a student's teacher-logit table depends on: its teachers, distillation data, augmentation and precision; 16 hex digits."
+    what = dict(teachers=[t.run_id for t in spec.teachers], data=[dataclasses.asdict(d) for d in spec.data],
+                augmentation=spec.train.augmentation, augmentation_options=spec.train.augmentation_options,
+                precision=spec.train.precision)
+    return hashlib.sha256(json.dumps(what, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+def caches_teacher(spec: RunSpec, train_data) -> bool:
+    "Whether `run_spec` distils `spec` from a stored teacher-logit table rather than the live teacher."
+    policy = training_policy(spec.train, train_data)
+    views = getattr(policy, "num_views", None)
+    if not spec.teachers or views is None or views > spec.train.epochs: return False
+    return len(train_data) * views * train_data.num_classes * 4 <= TEACHER_CACHE_MAX_BYTES
+
+def stored_teacher_logits(spec: RunSpec, store: ResultsStore, teacher: torch.nn.Module, train_data, device,
+                          channels_last: bool = False, progress=None) -> TeacherLogitCache:
+    "The teacher-logit table of `spec`'s distillation: loaded from the store, or built by `teacher` and stored first."
+    policy, directory = training_policy(spec.train, train_data), store.root / "teacher_logits" / teacher_cache_key(spec)
+    path = directory / "logits.pt"
+    with exclusive_lock(directory / "lock"):  # one process builds; the others wait and load
+        remove_stale_temporaries(directory)
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            cache = TeacherLogitCache(saved["logits"], policy, saved["precision"])
+            if saved["policy"] != repr(policy): raise ValueError("built for another policy")
+            cache.check(train_data, policy, spec.train.precision)
+        except (FileNotFoundError, KeyError, TypeError, ValueError, RuntimeError, pickle.UnpicklingError):
+            cache = TeacherLogitCache.build(teacher, train_data, policy, precision=spec.train.precision, device=device,
+                                            channels_last=channels_last, progress=progress)
+            atomic_write_bytes(path, _tensor_bytes(dict(logits=cache.logits, policy=cache.policy, precision=cache.precision)))
+    return cache.to(device) if device.type == "cuda" and cache.nbytes <= 2 ** 30 else cache
+
 # %% ../nbs/09_experiments.ipynb #23a6cb97
 def load_model(spec: RunSpec, store: ResultsStore, data_dir: Path | None = None) -> torch.nn.Module:
     "The trained model of a finished run, in eval mode on the CPU."
@@ -265,8 +304,9 @@ def load_teacher(spec: RunSpec, store: ResultsStore, data_dir: Path | None = Non
     return members[0] if len(members) == 1 else Ensemble(members).eval()
 
 def run_spec(spec: RunSpec, store: ResultsStore, *, device=None, data_dir: Path | None = None, progress=None,
-             discard_checkpoint: bool = False) -> dict:
-    "Train `spec` (its teachers must be done) unless it is done already; returns its final metrics."
+             discard_checkpoint: bool = False, channels_last: bool = False, compile: bool = False,
+             teacher_cache: bool = False) -> dict:
+    "Train `spec` (its teachers must be done) unless it is done already; returns its final metrics. The last three choose speed only."
     if store.is_done(spec): return store.final(spec)
     missing = [t.run_id for t in spec.teachers if not store.is_done(t)]
     if missing: raise RuntimeError(f"run {spec.run_id} needs teacher run(s) {', '.join(missing)} to finish first")
@@ -279,9 +319,13 @@ def run_spec(spec: RunSpec, store: ResultsStore, *, device=None, data_dir: Path 
         def log_epoch(record):
             history[:] = [r for r in history if r["epoch"] < record["epoch"]] + [record]
             store.write_history(spec, history)
-        result = fit(model, build_train_data(spec, data_dir), spec.train, teacher=teacher,
+        train_data, device = build_train_data(spec, data_dir), model_device(model, device)
+        cache = stored_teacher_logits(spec, store, teacher, train_data, device, channels_last, progress) if (
+            teacher_cache and teacher is not None and caches_teacher(spec, train_data)) else None
+        result = fit(model, train_data, spec.train, teacher=teacher, teacher_cache=cache,
                      test_data=build_data(spec.test, data_dir), device=device, checkpoint_path=run_dir / "checkpoint.pt",
-                     progress=progress, on_epoch=log_epoch, discard_checkpoint=discard_checkpoint)
+                     progress=progress, on_epoch=log_epoch, discard_checkpoint=discard_checkpoint,
+                     channels_last=channels_last, compile=compile)
         store.finish(spec, result.model, result.history, result.final)
         return result.final
 
@@ -368,6 +412,19 @@ def _planned_size(sources, base) -> int:
     "The number of distillation examples a list of (dataset, size) sources adds up to."
     return sum(size if size is not None else _FULL_TRAIN_SIZES[name] for name, size in sources)
 
+# %% ../nbs/09_experiments.ipynb #91f05087
+@experiment("precision", "bf16 against fp32 distillation on Figure 2's teachers: the agreement and KL a lower precision costs", "speed")
+def precision_grid(scale: str) -> list[GridPoint]:
+    fig2 = fig2_grid(scale)
+    full = _FULL_TRAIN_SIZES[fig2[0].spec.test.name]
+    points = [GridPoint(pt.spec, dict(trial=pt.tags["trial"], precision="fp32")) for pt in fig2 if pt.spec.role == "teacher"]
+    for pt in fig2:
+        if pt.spec.role == "student" and pt.tags["distill_size"] == full:
+            for precision in PRECISIONS:
+                spec = dataclasses.replace(pt.spec, train=dataclasses.replace(pt.spec.train, precision=precision))
+                points.append(GridPoint(spec, dict(trial=pt.tags["trial"], precision=precision)))
+    return points
+
 # %% ../nbs/09_experiments.ipynb #a17b5c4f
 def parse_shard(text: str) -> tuple[int, int]:
     "`'i/n'` -> `(i, n)` with 0 <= i < n."
@@ -410,9 +467,13 @@ def _label(spec: RunSpec, tags: dict | None) -> str:
 def run_experiment(name: str, scale: str | None = None, *, shard: tuple[int, int] = (0, 1), device=None,
                    results_dir: Path | str | None = None, data_dir: Path | str | None = None, progress=None,
                    discard_broken_checkpoints: bool = False, poll_seconds: float = 2.0,
-                   log: Callable[[str], None] | None = print) -> ExperimentReport:
-    "Run what is missing of experiment `name` at `scale` (resuming interrupted runs); returns what was done."
+                   log: Callable[[str], None] | None = print, channels_last: bool | None = None, compile: bool | None = None,
+                   teacher_cache: bool | None = None) -> ExperimentReport:
+    "Run what is missing of experiment `name` at `scale` (resuming interrupted runs); returns what was done. Speed options default to the settings'."
     settings = load_settings()
+    speed = dict(channels_last=settings.channels_last if channels_last is None else channels_last,
+                 compile=settings.compile if compile is None else compile,
+                 teacher_cache=settings.teacher_cache if teacher_cache is None else teacher_cache)
     apply_threads(settings)
     scale = scale or settings.scale
     store = ResultsStore(results_dir or settings.results_dir)
@@ -439,11 +500,12 @@ def run_experiment(name: str, scale: str | None = None, *, shard: tuple[int, int
             try:
                 start = time.time()
                 log(f"[{total - len(pending) + 1}/{total}] training {_label(spec, tags.get(spec.run_id))} on {device}")
-                try: final = run_spec(spec, store, device=device, data_dir=data_dir, progress=progress)
+                try: final = run_spec(spec, store, device=device, data_dir=data_dir, progress=progress, **speed)
                 except CheckpointError as e:
                     if not discard_broken_checkpoints: raise
                     log(f"    {e}; discarding it and starting the run over")
-                    final = run_spec(spec, store, device=device, data_dir=data_dir, progress=progress, discard_checkpoint=True)
+                    final = run_spec(spec, store, device=device, data_dir=data_dir, progress=progress, discard_checkpoint=True,
+                                     **speed)
             except RunClaimed:
                 log(f"    held by another process; coming back to it"); continue
             report.trained.append(spec.run_id); pending.remove(spec); progressed = True

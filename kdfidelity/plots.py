@@ -410,7 +410,11 @@ def _fig2(results: pd.DataFrame) -> Figure:
                               teacher_metrics={"accuracy": "teacher_accuracy"}, log_x=True,
                               title="LeNet-5 self-distillation (Figure 2)")
 
-FIGURES: dict[str, Callable[[pd.DataFrame], Figure]] = {"fig2": _fig2}
+def _precision(results: pd.DataFrame) -> Figure:
+    return plot_metric_bars(results, "precision", ["agreement", "kl", "accuracy"], order=["fp32", "bf16"],
+                            title="Distillation in fp32 and in bf16")
+
+FIGURES: dict[str, Callable[[pd.DataFrame], Figure]] = {"fig2": _fig2, "precision": _precision}
 
 def plot_experiment(name: str, results: pd.DataFrame) -> Figure:
     "The figure of experiment `name` drawn from its `load_results` frame."
