@@ -41,12 +41,14 @@ from kdfidelity.losses import ensemble_logits, kd_loss
 from kdfidelity.models import Ensemble, build_model
 from kdfidelity.settings import SettingsError, resolve_device
 from kdfidelity.augment import build_policy
-from kdfidelity.train import TeacherLogitCache, TrainConfig, autocast_context, build_optimizer, build_scheduler, train_step
-from kdfidelity.train import channels_last_layout  # the layout switch `fit(..., channels_last=True)` itself uses
+from kdfidelity.train import (TeacherLogitCache, TrainConfig, autocast_context, build_optimizer, build_scheduler, native_bf16,
+                              train_step)
+from kdfidelity.train import channels_last_layout, compiled  # what `fit(..., channels_last=True, compile=True)` itself uses
 
 BATCH_SIZE = 128
 POOL_BATCHES = 64          # synthetic images per workload: 64 batches, so the timed steps rarely cross an epoch
 MAX_AUTO_STEPS = 20
+COMPILE_SECONDS = {"lenet5": 15.0, "preresnet56": 90.0}  # rough first-compile time of student and teacher on the 2-core CPU
 MAIN_SHARE = 0.65           # of --time-budget, for the main comparison; option rows use what is left
 TAU = 4.0
 
@@ -79,17 +81,20 @@ class Variant:
     threads: int = 1
     workers: int = 0           # DataLoader workers (reference only)
     cached: bool = False       # kdfidelity only: teacher logits from a TeacherLogitCache
+    compile: bool = False      # kdfidelity only: student and teacher through torch.compile, as fit(..., compile=True)
 
     def describe(self, main: Variant) -> str:
-        "What differs from the main run `main`, in a few words."
-        parts = [p for p, on in (("cached", self.cached), (f"{self.precision}", self.precision != main.precision),
-                                 ("channels_last", self.channels_last), (f"{self.threads} thr", self.threads != main.threads),
-                                 (f"{self.workers} workers", self.workers != main.workers)) if on]
+        "What differs from the main kdfidelity run `main`, in a few words (the reference: what differs from its own main run)."
+        if self.impl == "reference": return f"{self.workers} workers" if self.workers else "default"
+        parts = [p for p, on in (("cached", self.cached), (self.precision, self.precision != main.precision),
+                                 ("NCHW" if main.channels_last else "channels_last", self.channels_last != main.channels_last),
+                                 ("eager" if main.compile else "compiled", self.compile != main.compile),
+                                 (f"{self.threads} thr", self.threads != main.threads)) if on]
         return "+".join(parts) or "default"
 
     def warm_key(self, workload: Workload) -> tuple:
-        "Runs that share compiled kernels and allocator state: same networks, precision, layout and thread count."
-        return (workload.model, self.precision, self.channels_last, self.threads)
+        "Runs that share compiled kernels and allocator state: same networks, precision, layout, compilation and thread count."
+        return (workload.model, self.precision, self.channels_last, self.compile, self.threads)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -206,7 +211,8 @@ class KdfidelityStepper:
         self.config = TrainConfig(epochs=1, batch_size=BATCH_SIZE, lr=0.05, precision=variant.precision,
                                   augmentation="baseline", augmentation_options={"flip": workload.flip})
         self.batches = BatchIterator(self.data, BATCH_SIZE, seed=0, device=device)
-        self.student, self.teacher, self.device, self.variant = student, teacher, device, variant
+        self.device, self.variant = device, variant
+        self.student, self.teacher = compiled(student, variant.compile), compiled(teacher, variant.compile and not variant.cached)
         self.optimizer = build_optimizer(student, self.config)
         self.scheduler = build_scheduler(self.optimizer, self.config, len(self.batches))
         self.policy = build_policy(self.config.augmentation, **self.config.augmentation_options)
@@ -221,7 +227,7 @@ class KdfidelityStepper:
 
     @contextmanager
     def session(self):
-        "The networks as `fit` holds them: student in train mode, teacher in eval mode, layouts as the variant asks."
+        "The networks as `fit` holds them: student in train mode, teacher in eval mode, layouts and compilation as the variant asks."
         self.student.train(); self.teacher.eval()
         with channels_last_layout((self.student, self.teacher), self.variant.channels_last):
             clock = CacheClock(self.cache, self.device) if self.cache is not None else TeacherClock(self.teacher, self.device)
@@ -296,7 +302,8 @@ def gemm_flops_per_second(device: torch.device, dtype: torch.dtype, seconds: flo
 
 def step_flops(workload: Workload, variant: Variant, student, teacher, device, images, labels, probe: int = 4) -> float:
     "FLOPs of one `train_step` of `BATCH_SIZE` images, counted on a `probe`-image step and scaled (they are linear in batch)."
-    stepper = KdfidelityStepper(workload, variant, student, teacher, images[:probe], labels[:probe], device)
+    eager = replace(variant, compile=False)  # the same FLOPs, without compiling the networks again for the probe's shape
+    stepper = KdfidelityStepper(workload, eager, student, teacher, images[:probe], labels[:probe], device)
     stepper.batches = BatchIterator(stepper.data, probe, seed=0, device=device)
     stepper.iterator = iter(stepper.batches)
     with stepper.session() as clock, FlopCounterMode(display=False) as counter:
@@ -331,6 +338,7 @@ class Row:
     option: str
     precision: str
     channels_last: bool
+    compiled: bool
     threads: int
     workers: int
     steps: int
@@ -398,32 +406,36 @@ class Bench:
         key = variant.warm_key(workload)
         step = self.step_seconds.get((workload.name, main.warm_key(workload)), 0.0) * max(1.0, main.threads / variant.threads)
         steps = self.args.steps or max(1, min(MAX_AUTO_STEPS, math.ceil(self.args.target_seconds / step))) if step else 1
-        warmup = 0 if key in self.warm else self.args.warmup + (variant.precision == "bf16")
+        warmup = 0 if key in self.warm else self.args.warmup + (variant.precision == "bf16" or variant.compile)
+        if variant.compile and key not in self.warm: warmup += COMPILE_SECONDS.get(workload.model, 60.0) / max(step, 1e-3)
         return step * (warmup + repeats * steps)
 
     def run_group(self, workload: Workload, variants: list[Variant], deadline: float = math.inf) -> dict[Variant, dict]:
         "Warm up, then time `repeats` rounds (fewer, but `min_repeats`, past `deadline`) of `steps` steps of every variant, interleaved."
-        args, key = self.args, variants[0].warm_key(workload)
-        assert all(v.warm_key(workload) == key for v in variants)
+        args = self.args
+        assert len({v.threads for v in variants}) == 1
         torch.set_num_threads(variants[0].threads)
         steps = args.steps or None
         pool = max(POOL_BATCHES, args.warmup + 2 + args.repeats * (steps or MAX_AUTO_STEPS)) * BATCH_SIZE
         steppers = dict(self.steppers(workload, variants, pool))
         results = {v: {"times": [], "mem": 0.0} for v in variants}
-        # Warm-up. The first time these kernels are run (network, precision, layout, threads), `warmup` full untimed steps
-        # of the group's first run; every other run shares those kernels, so a reference run only starts its DataLoader
-        # (workers, first batch) untimed.
-        warmup = args.warmup + (1 if variants[0].precision == "bf16" and args.warmup else 0)  # oneDNN bf16 warms slower
-        for i, (v, s) in enumerate(steppers.items()):
+        # Warm-up. The first time kernels are run (network, precision, layout, compilation, threads: `warm_key`), `warmup`
+        # full untimed steps (compiled: the first one compiles); a run whose kernels are warm already (the cached run after
+        # the live one, the 3- and 5-member teachers after the 1-member one) only starts its data pipeline untimed.
+        for v, s in steppers.items():
+            key = v.warm_key(workload)
+            warmup = args.warmup + (1 if args.warmup and (v.precision == "bf16" or v.compile) else 0)  # lazy bf16 kernels, recompiles
             with s.session() as clock:
-                if i == 0 and key not in self.warm:
+                if key not in self.warm:
                     for j in range(warmup):
+                        began = time.perf_counter()
                         seconds = s.step(clock).total
-                        self.log(f"  warm-up step {j + 1}: {seconds:.3f} s")
+                        self.log(f"  {v.impl} {v.describe(self.main)} warm-up step {j + 1}: {time.perf_counter() - began:.3f} s")
                         self.warm[key] = seconds
                 elif isinstance(s, ReferenceStepper): s.warm_data()
-        if steps is None:
-            last = self.warm.get(key, math.nan)
+                else: s.step(clock)
+        if steps is None:  # from the slowest run of the group, so that every round is about --target-seconds or longer
+            last = max(self.warm.get(v.warm_key(workload), math.nan) for v in variants)
             steps = 1 if not math.isfinite(last) else max(1, min(MAX_AUTO_STEPS, math.ceil(args.target_seconds / last)))
         for r in range(args.repeats):
             if r >= args.min_repeats and time.perf_counter() > deadline:
@@ -435,7 +447,7 @@ class Bench:
                 results[v]["times"].append(times)
                 results[v]["mem"] = max(results[v]["mem"], peak_memory_mib(self.device))
                 total = sum(t.total for t in times)
-                self.warm[key] = self.step_seconds[workload.name, key] = total / steps
+                self.warm[v.warm_key(workload)] = self.step_seconds[workload.name, v.warm_key(workload)] = total / steps
                 self.log(f"  {workload.name} {v.impl} {v.describe(self.main)} repeat {r + 1}: {steps * BATCH_SIZE / total:.1f} img/s")
         for v in variants: results[v]["steps"] = steps
         return results  # the steppers go out of scope here, which stops any DataLoader workers
@@ -450,7 +462,8 @@ def summarise(workload, variant, main, result, flops, gemm, device_name, referen
     total = sum(phase.values())
     achieved = flops * ips / BATCH_SIZE
     peak = gemm["bf16" if variant.precision == "bf16" else "fp32"]
-    return Row(workload.name, variant.impl, variant.describe(main), variant.precision, variant.channels_last, variant.threads,
+    return Row(workload.name, variant.impl, variant.describe(main), variant.precision, variant.channels_last, variant.compile,
+               variant.threads,
                variant.workers if variant.impl == "reference" else 0, steps, repeats, ips,
                ips / reference_ips if reference_ips else math.nan,
                1e3 * phase["data"], 1e3 * phase["teacher"], 1e3 * phase["student"],
@@ -498,7 +511,8 @@ def parse_args(argv=None):
     p.add_argument("--target-seconds", type=float, default=1.0, help="length of a round when --steps is 0")
     p.add_argument("--warmup", type=int, default=1, help="untimed full steps the first time a network/precision/layout/thread "
                    "count is run (bf16 gets one more)")
-    p.add_argument("--precision", default="fp32,bf16", help="first: precision of the main comparison; others: option rows")
+    p.add_argument("--precision", default=None, help="first: precision of the main kdfidelity run; others: option rows "
+                   "(default: bf16,fp32 on a CPU that computes bf16 natively, else fp32,bf16)")
     p.add_argument("--threads", default=f"{torch.get_num_threads()},1",
                    help="torch CPU threads; first: the main comparison; others: option rows")
     p.add_argument("--workers", default="0,2", help="reference DataLoader workers; first: the main comparison; others: option rows")
@@ -510,7 +524,10 @@ def parse_args(argv=None):
                    help="seconds; a cache whose build would take longer is not built in full: its build time is then "
                         "estimated as views x the timed build of one view (marked ~)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
-                   help="add a kdfidelity option row with channels_last teacher and student")
+                   help="main kdfidelity run with channels-last teacher and student, as fit(..., channels_last=True)")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
+                   help="main kdfidelity run with compiled student and teacher, as fit(..., compile=True); an option row runs eager")
+    p.add_argument("--layout-row", action="store_true", help="add an option row with the other memory layout")
     p.add_argument("--option-workloads", default="lenet5-t1,resnet56-t1",
                    help="workloads that get the option rows ('all' for every workload)")
     p.add_argument("--time-budget", type=float, default=540.0,
@@ -525,6 +542,8 @@ def parse_args(argv=None):
     unknown = [w for w in args.workloads if w not in WORKLOADS]
     if unknown: p.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
     args.option_workloads = args.workloads if args.option_workloads == "all" else split(args.option_workloads)
+    if args.precision is None:  # measured: bf16 pays on AMX CPUs; on an H100 at batch 128 its casts slow ResNet-56 down
+        args.precision = "bf16,fp32" if args.device.type == "cpu" and native_bf16(args.device) else "fp32,bf16"
     args.precision, args.threads, args.workers = split(args.precision), [int(t) for t in split(args.threads)], [int(w) for w in split(args.workers)]
     if any(x not in ("fp32", "bf16") for x in args.precision): p.error(f"--precision takes fp32 and/or bf16, got {args.precision}")
     if args.repeats < 1 or args.steps < 0 or args.warmup < 0: p.error("--repeats must be >= 1, --steps and --warmup >= 0")
@@ -540,11 +559,12 @@ def main(argv=None) -> list[Row]:
     device = args.device
     bench = Bench(args)
     main_ref = Variant("reference", "fp32", False, args.threads[0], args.workers[0])
-    main_kdf = Variant("kdfidelity", args.precision[0], False, args.threads[0])
+    main_kdf = Variant("kdfidelity", args.precision[0], args.channels_last, args.threads[0], compile=args.compile)
     main_cached = replace(main_kdf, cached=True)
     bench.main = main_kdf
     options = [replace(main_kdf, precision=p) for p in args.precision[1:]]
-    options += [replace(main_kdf, channels_last=True)] if args.channels_last else []
+    options += [replace(main_kdf, compile=False)] if args.compile else []
+    options += [replace(main_kdf, channels_last=not args.channels_last)] if args.layout_row else []
     options += [replace(main_kdf, threads=t) for t in args.threads[1:]]
     options += [replace(main_ref, workers=w) for w in args.workers[1:]]
 
@@ -599,7 +619,9 @@ def main(argv=None) -> list[Row]:
     rows.sort(key=lambda r: order[r.workload])  # stable: main rows first within a workload
     elapsed = time.perf_counter() - began
     header = (f"distill_step benchmark on {name} ({device}), torch {torch.__version__}, batch {BATCH_SIZE}, "
-              f"main threads {args.threads[0]}; measured GEMM peak {gemm['fp32'] / 1e12:.3f} TFLOP/s fp32, "
+              f"main threads {args.threads[0]}; kdfidelity default: {main_kdf.precision}, "
+              f"{'channels_last' if main_kdf.channels_last else 'NCHW'}, {'compiled' if main_kdf.compile else 'eager'}; "
+              f"reference: fp32, NCHW, eager; measured GEMM peak {gemm['fp32'] / 1e12:.3f} TFLOP/s fp32, "
               f"{gemm['bf16'] / 1e12:.3f} TFLOP/s bf16; medians over rounds (rep); total {elapsed:.0f} s")
     print(header); print(format_table(rows))
     memory = ("peak MiB: max CUDA allocation per run" if device.type == "cuda" else

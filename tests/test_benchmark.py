@@ -17,3 +17,6 @@ def test_benchmark_reports_reference_and_kdfidelity(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert {r["impl"] for r in rows} == {"kdfidelity", "reference"}
     assert all(r["images_per_s"] > 0 for r in rows), rows
+    kdfidelity = {r["option"]: r for r in rows if r["impl"] == "kdfidelity"}
+    assert set(kdfidelity) == {"default", "cached", "eager"}, kdfidelity  # compiled by default; eager is the option row
+    assert kdfidelity["default"]["compiled"] and not kdfidelity["eager"]["compiled"]
