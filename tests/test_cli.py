@@ -35,6 +35,23 @@ def test_run_fig2_smoke_then_rerun_trains_nothing(tmp_path):
     assert replot.returncode == 0 and _table("0 already done" + replot.stdout) == _table(first.stdout)
 
 
+def test_compiled_and_cacheless_runs_match_the_default_run(tmp_path):
+    "`run --compile` and `teacher_cache = false` change how a run trains, not what it learns: the same fig2 results."
+    import pandas as pd
+    frames = {}
+    for name, args, env in (("default", [], {}), ("compiled", ["--compile"], {}),
+                            ("live teacher", [], {"KDFIDELITY_TEACHER_CACHE": "false"})):
+        out = run_cli(["--results-dir", name, "run", "fig2", "--scale", "smoke", "--quiet", *args], tmp_path, **env)
+        assert out.returncode == 0, out.stderr
+        frames[name] = pd.read_csv(tmp_path / name / "fig2" / "smoke" / "fig2.csv")
+    assert list((tmp_path / "default" / "teacher_logits").glob("*/logits.pt"))  # students distilled from stored tables
+    assert not (tmp_path / "live teacher" / "teacher_logits").exists()
+    exact = ["accuracy", "agreement", "teacher_accuracy", "train_agreement"]
+    pd.testing.assert_frame_equal(frames["live teacher"], frames["default"], check_exact=True)  # cached training is bit-identical on the CPU
+    pd.testing.assert_frame_equal(frames["compiled"][exact], frames["default"][exact])
+    pd.testing.assert_frame_equal(frames["compiled"].drop(columns=exact), frames["default"].drop(columns=exact), rtol=1e-4, atol=1e-5)
+
+
 def test_list_names_every_experiment_with_run_counts(tmp_path):
     out = run_cli(["list"], tmp_path)
     assert out.returncode == 0, out.stderr
