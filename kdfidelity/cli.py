@@ -18,7 +18,7 @@ import pandas as pd
 from .experiments import (EXPERIMENTS, atomic_write_bytes, exclusive_lock, experiment_status, get_experiment,
                                     load_results, parse_shard, remove_stale_temporaries, run_experiment, summary_table)
 from .settings import SCALES, SettingsError, load_settings, resolve_device
-from .train import CheckpointError
+from .train import CheckpointError, TrainConfigError
 
 # %% auto #0
 __all__ = ['SHOWN_METRICS', 'CLIError', 'figure_dir', 'format_table', 'report', 'cmd_list', 'cmd_run', 'cmd_status', 'cmd_plot',
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         cwd_relative = lambda p: str(Path(p).expanduser().resolve()) if p else None  # flags are relative to where you are
         settings = load_settings(data_dir=cwd_relative(args.data_dir), results_dir=cwd_relative(args.results_dir))
         args.func(args, settings)
-    except (CLIError, SettingsError, CheckpointError) as e:
+    except (CLIError, SettingsError, CheckpointError, TrainConfigError) as e:
         print(f"kdfidelity: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:  # a dataset that is not on disk

@@ -319,6 +319,15 @@ def _require_compile():
         raise TrainConfigError(f"compile=True needs torch.compile, which torch {torch.__version__} does not support on Python "
                                f"{sys.version.split()[0]}; use compile=False")
 
+def _compile_errors() -> tuple[type[Exception], ...]:
+    "What `torch.compile` raises when it cannot compile here (no C++ compiler, no Triton, ...), across torch versions."
+    import torch._dynamo.exc
+    errors = [torch._dynamo.exc.BackendCompilerFailed]
+    try: from torch._inductor.exc import InductorError
+    except ImportError: pass
+    else: errors.append(InductorError)
+    return tuple(errors)
+
 def compiled(module: nn.Module | None, enabled: bool = True) -> nn.Module | None:
     "`module` wrapped by `torch.compile` (an `Ensemble` member by member), sharing its parameters; `module` itself when not `enabled`."
     if module is None or not enabled: return module
@@ -493,6 +502,9 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
                 bar.set_postfix({"epoch": epoch, "loss": f"{loss:.4f}", train_key.removeprefix("train_"): f"{matched:.4f}"})
                 bar.update(1)
                 if on_epoch is not None: on_epoch(dict(record))
+        except _compile_errors() as e:  # raised at the first step: compiling happens when a network first runs
+            raise TrainConfigError(f"compile=True failed on this machine ({one_line(e, 200)}); train with compile=False "
+                                   "(kdfidelity run --no-compile, or compile = false in settings.ini)") from e
         finally:
             bar.close()
     model.eval()

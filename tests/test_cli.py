@@ -52,6 +52,15 @@ def test_compiled_and_cacheless_runs_match_the_default_run(tmp_path):
     pd.testing.assert_frame_equal(frames["compiled"].drop(columns=exact), frames["default"].drop(columns=exact), rtol=1e-4, atol=1e-5)
 
 
+def test_compile_failure_is_one_line_naming_the_way_out(tmp_path):
+    "No C++ compiler for Inductor (simulated with CXX and an empty compile cache): exit 2 and one line, not torch's traceback."
+    out = run_cli(["run", "fig2", "--scale", "smoke", "--compile", "--quiet"], tmp_path,
+                  CXX=str(tmp_path / "no-such-compiler"), TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "inductor-cache"))
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.count("\n") == 1 and "compile=True failed on this machine" in out.stderr and "--no-compile" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_list_names_every_experiment_with_run_counts(tmp_path):
     out = run_cli(["list"], tmp_path)
     assert out.returncode == 0, out.stderr
