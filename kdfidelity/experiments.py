@@ -280,7 +280,7 @@ def stored_teacher_logits(spec: RunSpec, store: ResultsStore, teacher: torch.nn.
     with exclusive_lock(directory / "lock"):  # one process builds; the others wait and load
         remove_stale_temporaries(directory)
         try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
+            saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # processes on one machine share its pages
             cache = TeacherLogitCache(saved["logits"], policy, saved["precision"])
             if saved["policy"] != repr(policy): raise ValueError("built for another policy")
             cache.check(train_data, policy, spec.train.precision)
