@@ -48,6 +48,10 @@ def _as_index(indices, n: int, device: torch.device) -> torch.Tensor:
 def _resolve(device) -> torch.device:
     return device if isinstance(device, torch.device) else resolve_device(device)
 
+def _described(value) -> str:
+    "A tensor as `dtype of shape (...)`, anything else by its type: what an error message says was passed."
+    return f"{value.dtype} of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+
 class _InMemoryDataset:
     "What image and text datasets share: inputs and labels as tensors on one device."
     _inputs_field = "images"
@@ -81,8 +85,7 @@ class _InMemoryDataset:
         if not isinstance(self.num_classes, int) or self.num_classes < 1:
             raise ValueError(f"{kind} {self.name!r}: num_classes = {self.num_classes!r} must be a positive integer")
         if not isinstance(self.labels, torch.Tensor) or self.labels.dtype != torch.int64 or self.labels.shape != (n,):
-            got = f"{self.labels.dtype} of shape {tuple(self.labels.shape)}" if isinstance(self.labels, torch.Tensor) else type(self.labels).__name__
-            raise ValueError(f"{kind} {self.name!r}: labels must be an int64 tensor of shape ({n},), got {got}")
+            raise ValueError(f"{kind} {self.name!r}: labels must be an int64 tensor of shape ({n},), got {_described(self.labels)}")
         if self.labels.device != self.inputs.device:
             raise ValueError(f"{kind} {self.name!r}: labels are on {self.labels.device} but inputs on {self.inputs.device}")
         if n and (int(self.labels.min()) < 0 or int(self.labels.max()) >= self.num_classes):
@@ -103,8 +106,7 @@ class ImageDataset(_InMemoryDataset):
     def __post_init__(self):
         x = self.images
         if not isinstance(x, torch.Tensor) or x.dtype != torch.uint8 or x.ndim != 4:
-            got = f"{x.dtype} of shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"ImageDataset {self.name!r}: images must be a uint8 tensor N x C x H x W, got {got}")
+            raise ValueError(f"ImageDataset {self.name!r}: images must be a uint8 tensor N x C x H x W, got {_described(x)}")
         self._check_labels("ImageDataset")
         mean, std = tuple(float(m) for m in self.mean), tuple(float(s) for s in self.std)
         if len(mean) != x.shape[1] or len(std) != x.shape[1]:
@@ -403,8 +405,7 @@ class TextDataset(_InMemoryDataset):
     def __post_init__(self):
         t = self.tokens
         if not isinstance(t, torch.Tensor) or t.dtype != torch.int64 or t.ndim != 2:
-            got = f"{t.dtype} of shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
-            raise ValueError(f"TextDataset {self.name!r}: tokens must be an int64 tensor N x L, got {got}")
+            raise ValueError(f"TextDataset {self.name!r}: tokens must be an int64 tensor N x L, got {_described(t)}")
         self._check_labels("TextDataset")
         if t.numel() and (int(t.min()) < 0 or int(t.max()) >= len(self.vocab)):
             raise ValueError(f"TextDataset {self.name!r}: token ids must lie in [0, {len(self.vocab)}) (the vocabulary size)")
