@@ -29,8 +29,8 @@ from .data import DatasetNotFoundError, concat, load_dataset, random_split, stra
 from .models import Ensemble, build_model
 from .settings import SCALES, apply_threads, load_settings, resolve_device
 from .metrics import model_device
-from .train import (PRECISIONS, CheckpointError, TeacherLogitCache, TrainConfig, fit, interpolate_state, seeded_init,
-                              training_policy)
+from .train import (
+    PRECISIONS, CheckpointError, TeacherLogitCache, TrainConfig, fit, interpolate_state, seeded_init, training_policy)
 
 # %% auto #0
 __all__ = ['TEACHER_CACHE_MAX_BYTES', 'EXPERIMENTS', 'EMNIST_BYCLASS_TRAIN', 'FIG2_TEACHER', 'FIG2_STUDENT', 'METRIC_COLUMNS',
@@ -471,9 +471,8 @@ def run_experiment(name: str, scale: str | None = None, *, shard: tuple[int, int
                    teacher_cache: bool | None = None) -> ExperimentReport:
     "Run what is missing of experiment `name` at `scale` (resuming interrupted runs); returns what was done. Speed options default to the settings'."
     settings = load_settings()
-    speed = dict(channels_last=settings.channels_last if channels_last is None else channels_last,
-                 compile=settings.compile if compile is None else compile,
-                 teacher_cache=settings.teacher_cache if teacher_cache is None else teacher_cache)
+    asked = dict(channels_last=channels_last, compile=compile, teacher_cache=teacher_cache)
+    speed = {key: getattr(settings, key) if value is None else value for key, value in asked.items()}
     apply_threads(settings)
     scale = scale or settings.scale
     store = ResultsStore(results_dir or settings.results_dir)
