@@ -453,6 +453,31 @@ class Bench:
         return results  # the steppers go out of scope here, which stops any DataLoader workers
 
 
+def profile_table(bench: Bench, workload: Workload, variants: list[Variant], steps: int, top: int) -> str:
+    "Where a step's time goes: the `top` operators and compiled kernels of each run by self time, per step (torch.profiler)."
+    from torch.profiler import ProfilerActivity, profile
+    cuda = bench.device.type == "cuda"
+    torch.set_num_threads(variants[0].threads)
+    lines = []
+    for v, s in bench.steppers(workload, variants, max(POOL_BATCHES, bench.args.warmup + 3 + steps) * BATCH_SIZE):
+        with s.session() as clock:
+            for _ in range(bench.args.warmup + 1 + v.compile): s.step(clock)  # compiled: the first step compiles
+            with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])) as prof:
+                began = time.perf_counter()
+                phases = [s.step(clock) for _ in range(steps)]
+                seconds = time.perf_counter() - began
+        self_us = (lambda e: e.self_device_time_total) if cuda else (lambda e: e.self_cpu_time_total)
+        events = sorted(prof.key_averages(), key=self_us, reverse=True)[:top]
+        split = " / ".join(f"{statistics.median(getattr(t, p) for t in phases) * 1e3:.2f}" for p in ("data", "teacher", "student"))
+        lines += [f"{workload.name} {v.impl} {v.describe(bench.main)}: {seconds / steps * 1e3:.2f} ms per step under the "
+                  f"profiler (data / teacher / student ms: {split}); top {top} by self {'GPU' if cuda else 'CPU'} time",
+                  f"  {'ms/step':>8} {'% step':>7} {'calls/step':>10}  name"]
+        lines += [f"  {self_us(e) / 1e3 / steps:8.3f} {self_us(e) / 1e4 / seconds:7.1f} {e.count / steps:10.1f}  {e.key[:100]}"
+                  for e in events]
+        lines.append("")
+    return "\n".join(lines)
+
+
 def summarise(workload, variant, main, result, flops, gemm, device_name, reference_ips, cache_build=(math.nan, False),
               cache_images=0) -> Row:
     steps, repeats = result["steps"], len(result["times"])
@@ -532,6 +557,10 @@ def parse_args(argv=None):
                    help="workloads that get the option rows ('all' for every workload)")
     p.add_argument("--time-budget", type=float, default=540.0,
                    help="seconds; option rows whose estimated time would overrun it are skipped (the main rows always run)")
+    p.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                   help="instead of the comparison, profile STEPS steps of the main kdfidelity run (live and cached) and "
+                        "of the reference per workload, and print each one's costliest operators and compiled kernels")
+    p.add_argument("--profile-top", type=int, default=15, help="operators per run that --profile prints")
     p.add_argument("--out", type=Path, help="also write the table to this .json or .csv file")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = p.parse_args(argv)
@@ -546,7 +575,8 @@ def parse_args(argv=None):
         args.precision = "bf16,fp32" if args.device.type == "cpu" and native_bf16(args.device) else "fp32,bf16"
     args.precision, args.threads, args.workers = split(args.precision), [int(t) for t in split(args.threads)], [int(w) for w in split(args.workers)]
     if any(x not in ("fp32", "bf16") for x in args.precision): p.error(f"--precision takes fp32 and/or bf16, got {args.precision}")
-    if args.repeats < 1 or args.steps < 0 or args.warmup < 0: p.error("--repeats must be >= 1, --steps and --warmup >= 0")
+    if args.repeats < 1 or args.steps < 0 or args.warmup < 0 or args.profile < 0 or args.profile_top < 1:
+        p.error("--repeats and --profile-top must be >= 1, --steps, --warmup and --profile >= 0")
     if args.cache_images < BATCH_SIZE: p.error(f"--cache-images must be at least the batch size {BATCH_SIZE}")
     args.min_repeats = max(1, min(args.min_repeats, args.repeats))
     if args.out is not None and args.out.suffix not in (".json", ".csv"): p.error(f"--out {args.out} must end in .json or .csv")
@@ -567,6 +597,15 @@ def main(argv=None) -> list[Row]:
     options += [replace(main_kdf, channels_last=not args.channels_last)] if args.layout_row else []
     options += [replace(main_kdf, threads=t) for t in args.threads[1:]]
     options += [replace(main_ref, workers=w) for w in args.workers[1:]]
+
+    if args.profile:
+        import torch._inductor.config
+        torch._inductor.config.cpp.enable_kernel_profile = True  # name the compiled CPU kernels in the profile
+        for name in args.workloads:
+            bench.log(f"{name}: profiling {args.profile} steps per run")
+            print(profile_table(bench, WORKLOADS[name], [main_kdf, main_ref] + ([main_cached] if args.cached else []),
+                                args.profile, args.profile_top))
+        return []
 
     torch.set_num_threads(args.threads[0])
     gemm = {"fp32": gemm_flops_per_second(device, torch.float32), "bf16": gemm_flops_per_second(device, torch.bfloat16)}

@@ -20,3 +20,18 @@ def test_benchmark_reports_reference_and_kdfidelity(tmp_path):
     kdfidelity = {r["option"]: r for r in rows if r["impl"] == "kdfidelity"}
     assert set(kdfidelity) == {"default", "cached", "eager"}, kdfidelity  # compiled by default; eager is the option row
     assert kdfidelity["default"]["compiled"] and not kdfidelity["eager"]["compiled"]
+
+
+def test_benchmark_profile_names_where_each_step_spends_its_time():
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "distill_step.py"), "--workloads", "lenet5-t1",
+                          "--profile", "2", "--profile-top", "40", "--precision", "fp32", "--threads", "2",
+                          "--no-compile", "--device", "cpu", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    sections = {}
+    for block in run.stdout.strip().split("\n\n"):
+        title, _, *rows = block.splitlines()
+        sections[title.split(":")[0]] = {row.split(None, 3)[3]: float(row.split()[0]) for row in rows}
+    assert set(sections) == {"lenet5-t1 kdfidelity default", "lenet5-t1 kdfidelity cached", "lenet5-t1 reference default"}
+    assert all(len(rows) == 40 and all(ms >= 0 for ms in rows.values()) for rows in sections.values()), sections
+    assert sections["lenet5-t1 kdfidelity default"]["aten::convolution_backward"] > 0  # the student's backward pass
+    assert any("DataLoader" in name for name in sections["lenet5-t1 reference default"])  # per-sample data loading
