@@ -599,8 +599,8 @@ def main(argv=None) -> list[Row]:
     options += [replace(main_ref, workers=w) for w in args.workers[1:]]
 
     if args.profile:
-        import torch._inductor.config
-        torch._inductor.config.cpp.enable_kernel_profile = True  # name the compiled CPU kernels in the profile
+        from torch._inductor import config as inductor_config
+        inductor_config.cpp.enable_kernel_profile = True  # name the compiled CPU kernels in the profile
         for name in args.workloads:
             bench.log(f"{name}: profiling {args.profile} steps per run")
             print(profile_table(bench, WORKLOADS[name], [main_kdf, main_ref] + ([main_cached] if args.cached else []),
