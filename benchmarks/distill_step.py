@@ -361,6 +361,11 @@ class Row:
     cache_images: int = 0                 # cached rows: images in the reduced dataset
 
 
+def warmup_steps(args, variant: Variant) -> int:
+    "Untimed steps before a variant's kernels are warm: `--warmup`, and one more for bf16 (lazy kernels) or compilation."
+    return args.warmup + (1 if args.warmup and (variant.precision == "bf16" or variant.compile) else 0)
+
+
 class Bench:
     def __init__(self, args):
         self.args, self.device = args, args.device
@@ -424,7 +429,7 @@ class Bench:
         # the live one, the 3- and 5-member teachers after the 1-member one) only starts its data pipeline untimed.
         for v, s in steppers.items():
             key = v.warm_key(workload)
-            warmup = args.warmup + (1 if args.warmup and (v.precision == "bf16" or v.compile) else 0)  # lazy bf16 kernels, recompiles
+            warmup = warmup_steps(args, v)
             with s.session() as clock:
                 if key not in self.warm:
                     for j in range(warmup):
@@ -461,7 +466,7 @@ def profile_table(bench: Bench, workload: Workload, variants: list[Variant], ste
     lines = []
     for v, s in bench.steppers(workload, variants, max(POOL_BATCHES, bench.args.warmup + 3 + steps) * BATCH_SIZE):
         with s.session() as clock:
-            for _ in range(bench.args.warmup + 1 + v.compile): s.step(clock)  # compiled: the first step compiles
+            for _ in range(warmup_steps(bench.args, v)): s.step(clock)
             with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])) as prof:
                 began = time.perf_counter()
                 phases = [s.step(clock) for _ in range(steps)]
@@ -472,7 +477,7 @@ def profile_table(bench: Bench, workload: Workload, variants: list[Variant], ste
         lines += [f"{workload.name} {v.impl} {v.describe(bench.main)}: {seconds / steps * 1e3:.2f} ms per step under the "
                   f"profiler (data / teacher / student ms: {split}); top {top} by self {'GPU' if cuda else 'CPU'} time",
                   f"  {'ms/step':>8} {'% step':>7} {'calls/step':>10}  name"]
-        lines += [f"  {self_us(e) / 1e3 / steps:8.3f} {self_us(e) / 1e4 / seconds:7.1f} {e.count / steps:10.1f}  {e.key[:100]}"
+        lines += [f"  {self_us(e) / 1e3 / steps:8.3f} {100 * self_us(e) / 1e6 / seconds:7.1f} {e.count / steps:10.1f}  {e.key[:100]}"
                   for e in events]
         lines.append("")
     return "\n".join(lines)
@@ -580,6 +585,7 @@ def parse_args(argv=None):
     if args.cache_images < BATCH_SIZE: p.error(f"--cache-images must be at least the batch size {BATCH_SIZE}")
     args.min_repeats = max(1, min(args.min_repeats, args.repeats))
     if args.out is not None and args.out.suffix not in (".json", ".csv"): p.error(f"--out {args.out} must end in .json or .csv")
+    if args.profile and args.out is not None: p.error("--profile prints its tables and writes no --out file; drop one of them")
     return args
 
 
