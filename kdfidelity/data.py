@@ -26,18 +26,19 @@ import torch.nn.functional as F
 from .settings import load_settings, resolve_device
 
 # %% auto #0
-__all__ = ['DIGITS_TEST_FRACTION', 'DIGITS_SPLIT_SEED', 'TRAIN_STATS', 'NUM_CLASSES', 'STATS_TOLERANCE', 'STATS_SAMPLE_SIZE',
-           'IMDB_SEQUENCE_LENGTH', 'IMDB_MIN_FREQUENCY', 'PAD', 'UNK', 'IMDB_URL', 'IMDB_MD5', 'SPLITS', 'DATASETS',
-           'ImageDataset', 'channel_stats', 'DatasetNotFoundError', 'DatasetDownloadError', 'DatasetCorruptedError',
-           'one_line', 'load_digits', 'load_mnist', 'load_emnist', 'load_cifar10', 'load_cifar100', 'load_svhn',
-           'load_image_folder', 'load_imagenet', 'tokenize', 'Vocabulary', 'encode_sequences', 'TextDataset',
-           'load_imdb', 'load_dataset', 'stratified_subset', 'random_split', 'concat', 'Batch', 'derive_seed',
-           'epoch_order', 'BatchIterator']
+__all__ = ['DIGITS_TEST_FRACTION', 'DIGITS_SPLIT_SEED', 'EMNIST_BYCLASS_TRAIN', 'SPLIT_SIZES', 'SPLITS', 'DATASETS',
+           'TRAIN_SIZES', 'NUM_CLASSES', 'TRAIN_STATS', 'STATS_TOLERANCE', 'STATS_SAMPLE_SIZE', 'IMDB_SEQUENCE_LENGTH',
+           'IMDB_MIN_FREQUENCY', 'PAD', 'UNK', 'IMDB_URL', 'IMDB_MD5', 'ImageDataset', 'channel_stats',
+           'DatasetNotFoundError', 'DatasetDownloadError', 'DatasetCorruptedError', 'one_line', 'load_digits',
+           'load_mnist', 'load_emnist', 'load_svhn', 'load_cifar10', 'load_cifar100', 'load_image_folder',
+           'load_imagenet', 'tokenize', 'Vocabulary', 'encode_sequences', 'TextDataset', 'load_imdb', 'load_dataset',
+           'stratified_subset', 'random_split', 'concat', 'Batch', 'derive_seed', 'epoch_order', 'BatchIterator']
 
 # %% ../nbs/01_data.ipynb #c675c102
 def _as_index(indices, n: int, device: torch.device) -> torch.Tensor:
     "`indices` (tensor, array, list or range) as a 1-D int64 tensor on `device`, checked to lie in [0, n)."
-    idx = indices if isinstance(indices, torch.Tensor) else torch.as_tensor(np.asarray(indices, dtype=np.int64).reshape(-1))
+    idx = indices if isinstance(indices, torch.Tensor) else \
+        torch.as_tensor(np.asarray(indices, dtype=np.int64).reshape(-1))
     if idx.dtype in (torch.bool, torch.uint8) or idx.is_floating_point() or idx.ndim != 1:
         raise TypeError(f"indices must be a 1-D sequence of integers, got {idx.dtype} of shape {tuple(idx.shape)}")
     idx = idx.to(device=device, dtype=torch.long)
@@ -49,8 +50,9 @@ def _resolve(device) -> torch.device:
     return device if isinstance(device, torch.device) else resolve_device(device)
 
 def _described(value) -> str:
-    "A tensor as `dtype of shape (...)`, anything else by its type: what an error message says was passed."
-    return f"{value.dtype} of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+    "A tensor or array as `dtype of shape (...)`, anything else by its type: what an error message says was passed."
+    if isinstance(value, (torch.Tensor, np.ndarray)): return f"{value.dtype} of shape {tuple(value.shape)}"
+    return type(value).__name__
 
 class _InMemoryDataset:
     "What image and text datasets share: inputs and labels as tensors on one device."
@@ -85,9 +87,11 @@ class _InMemoryDataset:
         if not isinstance(self.num_classes, int) or self.num_classes < 1:
             raise ValueError(f"{kind} {self.name!r}: num_classes = {self.num_classes!r} must be a positive integer")
         if not isinstance(self.labels, torch.Tensor) or self.labels.dtype != torch.int64 or self.labels.shape != (n,):
-            raise ValueError(f"{kind} {self.name!r}: labels must be an int64 tensor of shape ({n},), got {_described(self.labels)}")
+            raise ValueError(f"{kind} {self.name!r}: labels must be an int64 tensor of shape ({n},), "
+                             f"got {_described(self.labels)}")
         if self.labels.device != self.inputs.device:
-            raise ValueError(f"{kind} {self.name!r}: labels are on {self.labels.device} but inputs on {self.inputs.device}")
+            raise ValueError(f"{kind} {self.name!r}: labels are on {self.labels.device} "
+                             f"but inputs on {self.inputs.device}")
         if n and (int(self.labels.min()) < 0 or int(self.labels.max()) >= self.num_classes):
             raise ValueError(f"{kind} {self.name!r}: labels must lie in [0, {self.num_classes}), "
                              f"got {int(self.labels.min())} to {int(self.labels.max())}")
@@ -170,6 +174,10 @@ def _require_files(dataset: str, split: str, directory: Path, files: Sequence[st
                                    f"(missing: {', '.join(missing)}); put the files there in that layout, or {how}")
     return missing
 
+def _download_failed(dataset: str, directory: Path, layout: str, e: Exception) -> DatasetDownloadError:
+    return DatasetDownloadError(f"{dataset}: downloading into {directory} failed ({one_line(e)}); check the "
+                                f"network connection, or put {layout} there by hand")
+
 def _open_torchvision(dataset: str, split: str, directory: Path, files: Sequence[str], layout: str,
                       download: bool, make: Callable[[bool], object]):
     "`make(download)` (a torchvision dataset) after checking its files, with torchvision's errors turned into ours."
@@ -178,10 +186,9 @@ def _open_torchvision(dataset: str, split: str, directory: Path, files: Sequence
         return make(bool(missing))
     except Exception as e:
         if missing:
-            raise DatasetDownloadError(f"{dataset}: downloading into {directory} failed ({one_line(e)}); check the "
-                                       f"network connection, or put {layout} there by hand") from e
-        raise DatasetCorruptedError(f"{dataset} ({split} split): the files in {directory} exist but torchvision cannot read "
-                                    f"them ({one_line(e)}); they may be truncated or a different version, "
+            raise _download_failed(dataset, directory, layout, e) from e
+        raise DatasetCorruptedError(f"{dataset} ({split} split): the files in {directory} exist but torchvision "
+                                    f"cannot read them ({one_line(e)}); they may be truncated or a different version, "
                                     "so replace them (or delete them and allow a download)") from e
 
 # %% ../nbs/01_data.ipynb #f8dfb6a7
@@ -212,7 +219,22 @@ def load_digits(split: str = "train") -> ImageDataset:
     keep = is_test if split == "test" else ~is_test
     return ImageDataset(images[keep], labels[keep], 10, mean, std, "digits")
 
-# %% ../nbs/01_data.ipynb #39d99e9f
+# %% ../nbs/01_data.ipynb #8fa2df55
+EMNIST_BYCLASS_TRAIN = 697_932  # the EMNIST of Section 4.1: its byclass train split
+SPLIT_SIZES = {  # examples in each split of each dataset as published
+    "digits": {"train": 1438, "test": 359},
+    "mnist": {"train": 60_000, "test": 10_000},
+    "emnist": {"train": EMNIST_BYCLASS_TRAIN, "test": 116_323},
+    "cifar10": {"train": 50_000, "test": 10_000},
+    "cifar100": {"train": 50_000, "test": 10_000},
+    "svhn": {"train": 73_257, "test": 26_032, "extra": 531_131},
+    "imagenet": {"train": 1_281_167, "val": 50_000},
+    "imdb": {"train": 25_000, "test": 25_000},
+}
+SPLITS = {name: tuple(sizes) for name, sizes in SPLIT_SIZES.items()}  # each dataset's valid split names
+DATASETS = tuple(SPLITS)
+TRAIN_SIZES: dict[str, int] = {name: sizes["train"] for name, sizes in SPLIT_SIZES.items()}
+NUM_CLASSES = {"digits": 10, "mnist": 10, "emnist": 62, "cifar10": 10, "cifar100": 100, "svhn": 10, "imdb": 2}
 TRAIN_STATS = {  # per-channel (mean, std) of each train split, in [0, 1] pixel units
     "mnist": ((0.1307,), (0.3081,)),
     "emnist": ((0.1736,), (0.3317,)),
@@ -220,22 +242,37 @@ TRAIN_STATS = {  # per-channel (mean, std) of each train split, in [0, 1] pixel 
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
     "svhn": ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
 }
-NUM_CLASSES = {"digits": 10, "mnist": 10, "emnist": 62, "cifar10": 10, "cifar100": 100, "svhn": 10, "imdb": 2}
 STATS_TOLERANCE = 1e-3
 
-def _torchvision_image_dataset(name: str, split: str, images: torch.Tensor, labels) -> ImageDataset:
+def _check_split(name: str, split: str):
+    if split not in SPLITS[name]:
+        raise ValueError(f"{name} has no split {split!r}; valid splits are {', '.join(SPLITS[name])}")
+
+# %% ../nbs/01_data.ipynb #39d99e9f
+def _warn_unless_published(name: str, split: str, images: torch.Tensor):
+    "A warning for each way `images` differ from the published split `name`/`split`: its size, its train statistics."
+    expected = SPLIT_SIZES[name][split]
+    if len(images) != expected:
+        warnings.warn(f"{name}: the {split} split has {len(images):,} images, not the published {expected:,}; "
+                      "the files may be incomplete or a different version of the dataset", stacklevel=4)
+    if split != "train": return
     mean, std = TRAIN_STATS[name]
+    measured = channel_stats(images)
+    if max(abs(a - b) for a, b in zip(mean + std, measured[0] + measured[1])) > STATS_TOLERANCE:
+        warnings.warn(f"{name}: the train split's measured mean {tuple(round(v, 4) for v in measured[0])} and std "
+                      f"{tuple(round(v, 4) for v in measured[1])} differ from the constants {mean} and {std} used "
+                      "to normalise it; the files may be a different version of the dataset", stacklevel=4)
+
+def _torchvision_image_dataset(name: str, split: str, images: torch.Tensor, labels) -> ImageDataset:
+    "Split `split` of the published dataset `name` as an `ImageDataset`, normalised by `TRAIN_STATS`."
     images = images.contiguous()
-    if split == "train":
-        measured = channel_stats(images)
-        if max(abs(a - b) for a, b in zip(mean + std, measured[0] + measured[1])) > STATS_TOLERANCE:
-            warnings.warn(f"{name}: the train split's measured mean {tuple(round(v, 4) for v in measured[0])} and std "
-                          f"{tuple(round(v, 4) for v in measured[1])} differ from the constants {mean} and {std} used "
-                          "to normalise it; the files may be a different version of the dataset", stacklevel=3)
-    return ImageDataset(images, torch.as_tensor(labels, dtype=torch.int64).reshape(-1), NUM_CLASSES[name], mean, std, name)
+    _warn_unless_published(name, split, images)
+    return ImageDataset(images, torch.as_tensor(labels, dtype=torch.int64).reshape(-1), NUM_CLASSES[name],
+                        *TRAIN_STATS[name], name)
 
 # %% ../nbs/01_data.ipynb #f6ccf352
-_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 def load_mnist(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
     "MNIST (60,000 train / 10,000 test digits, 1 x 28 x 28) from `data_dir/MNIST/raw`."
@@ -247,7 +284,7 @@ def load_mnist(data_dir: Path | str, split: str = "train", download: bool = Fals
     return _torchvision_image_dataset("mnist", split, ds.data.unsqueeze(1), ds.targets)
 
 def load_emnist(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
-    "EMNIST `byclass` (697,932 train / 116,323 test, 62 classes, 1 x 28 x 28), upright like MNIST, from `data_dir/EMNIST/raw`."
+    "EMNIST `byclass` (697,932 train / 116,323 test, 62 classes, 1 x 28 x 28) from `data_dir/EMNIST/raw`, upright."
     from torchvision.datasets import EMNIST
     _check_split("emnist", split)
     root = Path(data_dir)
@@ -257,25 +294,6 @@ def load_emnist(data_dir: Path | str, split: str = "train", download: bool = Fal
                            lambda dl: EMNIST(root, split="byclass", train=split == "train", download=dl))
     return _torchvision_image_dataset("emnist", split, ds.data.transpose(1, 2).unsqueeze(1), ds.targets)
 
-def _load_cifar(name: str, cls_name: str, folder: str, files: Sequence[str], archive: str,
-                data_dir: Path | str, split: str, download: bool) -> ImageDataset:
-    import torchvision.datasets as tvd
-    _check_split(name, split)
-    root = Path(data_dir)
-    ds = _open_torchvision(name, split, root / folder, files, f"torchvision's {cls_name} files (extracted from {archive})",
-                           download, lambda dl: getattr(tvd, cls_name)(root, train=split == "train", download=dl))
-    return _torchvision_image_dataset(name, split, torch.from_numpy(ds.data).permute(0, 3, 1, 2), ds.targets)
-
-def load_cifar10(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
-    "CIFAR-10 (50,000 train / 10,000 test, 3 x 32 x 32) from `data_dir/cifar-10-batches-py`."
-    files = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
-    return _load_cifar("cifar10", "CIFAR10", "cifar-10-batches-py", files, "cifar-10-python.tar.gz", data_dir, split, download)
-
-def load_cifar100(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
-    "CIFAR-100 (50,000 train / 10,000 test, 100 fine classes, 3 x 32 x 32) from `data_dir/cifar-100-python`."
-    return _load_cifar("cifar100", "CIFAR100", "cifar-100-python", ["train", "test", "meta"], "cifar-100-python.tar.gz",
-                       data_dir, split, download)
-
 def load_svhn(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
     "SVHN (73,257 train / 26,032 test / 531,131 extra, labels 0-9, 3 x 32 x 32) from `data_dir/SVHN/<split>_32x32.mat`."
     from torchvision.datasets import SVHN
@@ -284,6 +302,76 @@ def load_svhn(data_dir: Path | str, split: str = "train", download: bool = False
     ds = _open_torchvision("svhn", split, root, [f"{split}_32x32.mat"], f"torchvision's SVHN file {split}_32x32.mat",
                            download, lambda dl: SVHN(root, split=split, download=dl))
     return _torchvision_image_dataset("svhn", split, torch.from_numpy(ds.data), ds.labels)
+
+# %% ../nbs/01_data.ipynb #63b29679
+_CIFAR_ROW = 3 * 32 * 32  # bytes of one CIFAR image in `data`: the R, G, B planes of 32 x 32
+
+def _cifar_corrupted(path: Path, problem: str) -> DatasetCorruptedError:
+    return DatasetCorruptedError(f"{path}: {problem}; replace the file (or delete it and allow a download)")
+
+def _read_cifar_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    "Images N x 3 x 32 x 32 (uint8) and labels N (int64) of the CIFAR pickle at `path`, checked."
+    import pickle
+    try:
+        with open(path, "rb") as f: batch = pickle.load(f, encoding="latin1")
+    except Exception as e:
+        problem = f"cannot be read as a CIFAR pickle ({one_line(e)}); it may be cut short or not a CIFAR file"
+        raise _cifar_corrupted(path, problem) from e
+    if not isinstance(batch, dict) or "data" not in batch or label_key not in batch:
+        found = f"keys {', '.join(map(str, batch))}" if isinstance(batch, dict) else f"a {type(batch).__name__}"
+        raise _cifar_corrupted(path, f"expected a dict with keys 'data' and {label_key!r}, got {found}")
+    data, labels = batch["data"], np.asarray(batch[label_key])
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _CIFAR_ROW:
+        raise _cifar_corrupted(path, f"'data' must be uint8 N x {_CIFAR_ROW} (3 x 32 x 32 images), "
+                                     f"got {_described(data)}")
+    n = len(data)
+    if labels.ndim != 1 or len(labels) != n or (n and not np.issubdtype(labels.dtype, np.integer)):
+        raise _cifar_corrupted(path, f"{n:,} images need {n:,} integer {label_key!r}, got {_described(labels)} "
+                                     "(a file cut short or mixed up?)")
+    if n and (labels.min() < 0 or labels.max() >= num_classes):
+        raise _cifar_corrupted(path, f"{label_key!r} must lie in [0, {num_classes}), "
+                                     f"got values from {labels.min()} to {labels.max()}")
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+
+# %% ../nbs/01_data.ipynb #e2c37008
+class _CifarLayout(NamedTuple):
+    folder: str                   # under `data_dir`, as the archive extracts
+    title: str                    # the name people write
+    files: dict[str, list[str]]   # the pickles of each split
+    label_key: str                # the labels' key in each pickle
+    torchvision_class: str        # whose `url`, `filename` and `tgz_md5` name the archive
+
+_CIFAR = {
+    "cifar10": _CifarLayout("cifar-10-batches-py", "CIFAR-10",
+                            {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
+                            "labels", "CIFAR10"),
+    "cifar100": _CifarLayout("cifar-100-python", "CIFAR-100", {"train": ["train"], "test": ["test"]},
+                             "fine_labels", "CIFAR100"),
+}
+
+def _load_cifar(name: str, data_dir: Path | str, split: str, download: bool) -> ImageDataset:
+    "Split `split` of CIFAR dataset `name` from its python pickles under `data_dir`, downloaded first if allowed."
+    import torchvision.datasets as tvd
+    _check_split(name, split)
+    spec, data_dir = _CIFAR[name], Path(data_dir)
+    archive, directory, files = getattr(tvd, spec.torchvision_class), data_dir / spec.folder, spec.files[split]
+    layout = f"the {spec.title} python pickles (extracted from {archive.filename})"
+    if _require_files(name, split, directory, files, layout, download):
+        from torchvision.datasets.utils import download_and_extract_archive
+        try: download_and_extract_archive(archive.url, str(data_dir), filename=archive.filename, md5=archive.tgz_md5)
+        except Exception as e: raise _download_failed(name, directory, layout, e) from e
+        _require_files(name, split, directory, files, layout, download=False)
+    batches = [_read_cifar_batch(directory / f, spec.label_key, NUM_CLASSES[name]) for f in files]
+    images, labels = (torch.from_numpy(np.concatenate(parts)) for parts in zip(*batches))
+    return _torchvision_image_dataset(name, split, images, labels)
+
+def load_cifar10(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
+    "CIFAR-10 (50,000 train / 10,000 test, 3 x 32 x 32) from the python pickles in `data_dir/cifar-10-batches-py`."
+    return _load_cifar("cifar10", data_dir, split, download)
+
+def load_cifar100(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
+    "CIFAR-100 (50,000 train / 10,000 test, 100 fine classes, 3 x 32 x 32) from `data_dir/cifar-100-python`."
+    return _load_cifar("cifar100", data_dir, split, download)
 
 # %% ../nbs/01_data.ipynb #6415da8f
 STATS_SAMPLE_SIZE = 10_000
@@ -458,16 +546,6 @@ def load_imdb(data_dir: Path | str, split: str = "train", download: bool = False
     return TextDataset(encode_sequences(token_lists, vocab, sequence_length), torch.tensor(labels, dtype=torch.int64), 2, vocab, "imdb")
 
 # %% ../nbs/01_data.ipynb #fb2296a9
-SPLITS = {
-    "digits": ("train", "test"), "mnist": ("train", "test"), "emnist": ("train", "test"),
-    "cifar10": ("train", "test"), "cifar100": ("train", "test"), "svhn": ("train", "test", "extra"),
-    "imagenet": ("train", "val"), "imdb": ("train", "test"),
-}
-DATASETS = tuple(SPLITS)
-
-def _check_split(name: str, split: str):
-    if split not in SPLITS[name]: raise ValueError(f"{name} has no split {split!r}; valid splits are {', '.join(SPLITS[name])}")
-
 _LOADERS = {"mnist": load_mnist, "emnist": load_emnist, "cifar10": load_cifar10, "cifar100": load_cifar100,
             "svhn": load_svhn, "imagenet": load_imagenet, "imdb": load_imdb}
 
