@@ -12,10 +12,10 @@ import torch.nn.functional as F
 
 from .models import ensemble_logits
 
-__all__ = ["ensemble_logits", "nll_loss", "kd_loss", "distillation_loss"]
+_all_ = ["ensemble_logits"]  # re-exported from `models`: nbdev adds `_all_` names to the generated `__all__`
 
 # %% auto #0
-__all__ = ['nll_loss', 'kd_loss', 'distillation_loss']
+__all__ = ['nll_loss', 'kd_loss', 'distillation_loss', 'ensemble_logits']
 
 # %% ../nbs/04_losses.ipynb #4df31c6d
 def nll_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,7 @@ import json
 import random
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from conftest import kdfidelity_command, kdfidelity_env, run_cli
 
 def _finals(results: Path) -> dict:
     "run id -> final metrics, for every finished run under `results`."
-    return {d.name: json.loads((d / "final.json").read_text()) for d in (results / "runs").iterdir() if (d / "final.json").exists()}
+    return {d.name: json.loads((d / "final.json").read_text())
+            for d in (results / "runs").iterdir() if (d / "final.json").exists()}
 
 
 def _weights(results: Path) -> dict:
@@ -57,13 +59,45 @@ def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path):
     assert not leftovers, f"temporary files were left behind: {leftovers}"
 
 
+# A process started with the others imports everything (torch and the whole package: seconds, more than the smoke
+# grid's training), then waits at a barrier until all have imported, then runs `kdfidelity run` through the same
+# `cli.main` the console script calls.
+_AFTER_BARRIER = """
+import sys, time
+from pathlib import Path
+from kdfidelity import cli
+barrier, me, parties = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+(barrier / me).touch()
+deadline = time.time() + 120
+while len(list(barrier.iterdir())) < parties:
+    if time.time() > deadline: sys.exit(f"barrier: only {len(list(barrier.iterdir()))} of {parties} processes arrived")
+    time.sleep(0.001)
+sys.exit(cli.main(sys.argv[4:]))
+"""
+
+
+def _start_together(tmp_path: Path, parties: int) -> list[subprocess.Popen]:
+    "`parties` processes running `kdfidelity run fig2 --scale smoke` from the same moment on, imports already paid."
+    barrier = tmp_path / "barrier"; barrier.mkdir()
+    return [subprocess.Popen([sys.executable, "-c", _AFTER_BARRIER, str(barrier), str(i), str(parties),
+                              "run", "fig2", "--scale", "smoke"], cwd=tmp_path, env=kdfidelity_env(tmp_path),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(parties)]
+
+
 def test_two_processes_run_every_run_exactly_once(tmp_path):
-    procs = [_start(tmp_path) for _ in range(2)]
+    # Why the barrier: started with no barrier, one process can finish the whole smoke grid (~4 s of training) while
+    # the other is still importing torch, and then trains nothing, which is correct behaviour. After the barrier both
+    # reach the runner within milliseconds. The runner walks runs in order (teacher 0, its students, teacher 1, ...)
+    # skipping runs another holds, so while one trains teacher 0 the other claims teacher 1; the second process can
+    # only end up with nothing if it stalls past the first's claim of its last claimable run (seconds), far beyond the
+    # milliseconds that separate them after the barrier.
+    procs = _start_together(tmp_path, 2)
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
-    done_lines = [line.split()[0] for out in outputs for line in out.splitlines() if " done in " in line]
+    trained = [[line.split()[0] for line in out.splitlines() if " done in " in line] for out in outputs]
     finals = _finals(tmp_path / "results")
-    assert sorted(done_lines) == sorted(finals), "each run must be trained by exactly one process"
+    assert sorted(sum(trained, [])) == sorted(finals), "each run must be trained by exactly one process"
+    assert all(trained), f"each process must train at least one run; runs trained per process: {trained}"
     for d in (tmp_path / "results" / "runs").iterdir():
         json.loads((d / "spec.json").read_text())
         assert (d / "final.json").exists() and not (d / "checkpoint.pt").exists()
