@@ -8,6 +8,8 @@ Docs: https://kdfidelity.github.io/kdfidelity/train.html.md"""
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -25,20 +27,23 @@ import torch.nn as nn
 from tqdm.std import tqdm
 
 from .augment import POLICIES, AugmentError, Mixup, Policy, build_policy, normalize, policy_options, to_unit_float
+from .files import atomic_write, remove_stale_temporaries
 from .data import Batch, BatchIterator, ImageDataset, TextDataset, one_line, derive_seed
 from .losses import distillation_loss, nll_loss
 from .models import Ensemble
 from .metrics import model_device, model_inputs, accuracy, ece, evaluate_logits, nll, predict_logits
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'PRECISIONS', 'CHECKPOINT_FORMAT', 'TrainConfigError', 'TrainConfig', 'build_optimizer',
-           'build_scheduler', 'autocast_context', 'native_bf16', 'training_policy', 'CheckpointError',
-           'save_checkpoint', 'load_checkpoint', 'channels_last_layout', 'compiled', 'train_step', 'TrainResult', 'fit',
-           'seeded_init', 'interpolate_state', 'TeacherLogitCache']
+__all__ = ['OPTIMIZERS', 'PRECISIONS', 'NORMALIZATIONS', 'CHECKPOINT_FORMAT', 'TrainConfigError', 'TrainConfig',
+           'build_optimizer', 'build_scheduler', 'autocast_context', 'native_bf16', 'with_normalization',
+           'training_policy', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'channels_last_layout',
+           'CompileError', 'compiled', 'SpeedOptions', 'train_step', 'TrainResult', 'fit', 'seeded_init',
+           'interpolate_state', 'TeacherLogitCache']
 
 # %% ../nbs/06_train.ipynb #556c7168
 OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("fp32", "bf16")
+NORMALIZATIONS = ("unitcube", "mean_std")
 
 class TrainConfigError(ValueError):
     "A training setting that cannot be used; the message names the field, the value and what is valid."
@@ -70,6 +75,7 @@ class TrainConfig:
     alpha: float = 0.0            # weight of the true-label NLL in distillation (0 in all main-text experiments)
     augmentation: str = "baseline"
     augmentation_options: dict = field(default_factory=dict)  # options of build_policy (JSON values only)
+    normalization: str = "unitcube"  # "unitcube": pixels to [-1, 1] (the reference's) | "mean_std": the train split's
     precision: str = "fp32"       # "fp32" | "bf16"
     eval_every: int = 10          # evaluate on the test set every k epochs, and always after the last epoch
     seed: int = 0                 # batch order, augmentation draws, dropout
@@ -84,6 +90,8 @@ class TrainConfig:
             object.__setattr__(self, name, float(getattr(self, name)))
         if self.optimizer not in OPTIMIZERS: fail("optimizer", f"is not valid; use one of {', '.join(OPTIMIZERS)}")
         if self.precision not in PRECISIONS: fail("precision", f"is not valid; use one of {', '.join(PRECISIONS)}")
+        if self.normalization not in NORMALIZATIONS:
+            fail("normalization", f"is not valid; use one of {', '.join(NORMALIZATIONS)}")
         if self.augmentation not in POLICIES: fail("augmentation", f"is not a policy; use one of {', '.join(POLICIES)}")
         if self.lr <= 0: fail("lr", "must be > 0")
         if not 0 <= self.lr_min <= self.lr: fail("lr_min", f"must lie in [0, lr = {self.lr}]")
@@ -154,6 +162,15 @@ def native_bf16(device) -> bool:
     return any(probe() for probe in probes if probe is not None)
 
 # %% ../nbs/06_train.ipynb #7babf59b
+def with_normalization(data: ImageDataset | TextDataset | None, normalization: str):
+    "`data` with the per-channel mean and std its images are normalised by: 0.5 and 0.5 for `unitcube`, its own for `mean_std`."
+    if normalization not in NORMALIZATIONS:
+        raise TrainConfigError(f"normalization = {normalization!r} is not valid; use one of {', '.join(NORMALIZATIONS)}")
+    if not isinstance(data, ImageDataset) or normalization == "mean_std": return data
+    channels = data.image_shape[0]
+    return dataclasses.replace(data, mean=(0.5,) * channels, std=(0.5,) * channels)
+
+# %% ../nbs/06_train.ipynb #b118ec08
 def training_policy(config: TrainConfig, data, policy_inputs: Mapping | None = None) -> Policy | None:
     "The augmentation policy of `config` for `data` (None for text, which only allows `none`)."
     extra = dict(policy_inputs or {})
@@ -202,27 +219,9 @@ class CheckpointError(RuntimeError):
 def _discard_hint(path) -> str:
     return f"delete {path} or call fit(..., discard_checkpoint=True) to start this run over"
 
-def _fsync_directory(directory: Path):
-    try: fd = os.open(directory, os.O_RDONLY)
-    except OSError: return  # e.g. Windows, where directories cannot be opened
-    try: os.fsync(fd)
-    except OSError: pass
-    finally: os.close(fd)
-
 def save_checkpoint(state: dict, path: Path | str) -> None:
-    "Write `state` (tensors and plain containers) to `path` atomically: temporary file, flush, fsync, `os.replace`."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
+    "Write `state` (tensors and plain containers) to `path` atomically (`files.atomic_write`)."
+    with atomic_write(path) as f: torch.save(state, f)
 
 def _load_failure(e: Exception) -> str:
     "Why `torch.load(..., weights_only=True)` failed, in one line."
@@ -244,10 +243,6 @@ def load_checkpoint(path: Path | str) -> dict:
     missing = [k for k in _CHECKPOINT_KEYS if k not in state]
     if missing: raise CheckpointError(f"checkpoint {path} is incomplete (missing {', '.join(missing)}); {_discard_hint(path)}")
     return state
-
-def _remove_stale_temporaries(path: Path):
-    "Temporary files a killed `save_checkpoint` of `path` left behind."
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"): tmp.unlink(missing_ok=True)
 
 # %% ../nbs/06_train.ipynb #1c835eb8
 _STREAMS = {"init": 1, "augmentation": 2, "global": 3}
@@ -319,6 +314,9 @@ def _require_compile():
         raise TrainConfigError(f"compile=True needs torch.compile, which torch {torch.__version__} does not support on Python "
                                f"{sys.version.split()[0]}; use compile=False")
 
+class CompileError(TrainConfigError):
+    "`torch.compile` cannot run on this machine (no C++ compiler, no Triton, ...); the message says how to train without it."
+
 def _compile_errors() -> tuple[type[Exception], ...]:
     "What `torch.compile` raises when it cannot compile here (no C++ compiler, no Triton, ...), across torch versions."
     import torch._dynamo.exc
@@ -334,6 +332,20 @@ def compiled(module: nn.Module | None, enabled: bool = True) -> nn.Module | None
     _require_compile()
     if isinstance(module, Ensemble): return Ensemble([torch.compile(m) for m in module.members])
     return torch.compile(module)
+
+# %% ../nbs/06_train.ipynb #11c1f48b
+@dataclass(frozen=True)
+class SpeedOptions:
+    "How a run computes, never what: each switch changes speed only, so none of them is part of a `TrainConfig` or a spec."
+    channels_last: bool = False  # networks and inputs in channels-last layout while they train
+    compile: bool = False        # the student and a live teacher through `torch.compile`
+    teacher_cache: bool = False  # the experiment runner distils from a stored teacher-logit table where one is worthwhile
+
+    def __post_init__(self):
+        for f in fields(self):
+            if not isinstance(getattr(self, f.name), bool):
+                raise TrainConfigError(f"SpeedOptions {f.name} = {getattr(self, f.name)!r} must be True or False")
+
 
 # %% ../nbs/06_train.ipynb #ba5aca72
 def train_step(model: nn.Module, batch: Batch, data: ImageDataset | TextDataset, optimizer: torch.optim.Optimizer,
@@ -355,6 +367,9 @@ def train_step(model: nn.Module, batch: Batch, data: ImageDataset | TextDataset,
             with torch.inference_mode(): teacher_logits = teacher(x)
         logits = model(x)
     if teacher is not None or teacher_cache is not None:
+        if teacher_logits.shape != logits.shape:
+            raise TrainConfigError(f"the teacher gives {teacher_logits.shape[-1]} logits per image but the student "
+                                   f"{logits.shape[-1]}; a student needs its teacher's number of classes")
         labels = batch.labels if config.alpha > 0 else None
         loss = distillation_loss(logits, teacher_logits, labels, config.tau, config.alpha)
         target = teacher_logits.argmax(-1)
@@ -439,24 +454,38 @@ def _restore(state, path, model, optimizer, scheduler, batches, generator, devic
     return epoch, history
 
 # %% ../nbs/06_train.ipynb #ab0d62e6
-def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainConfig, *, teacher: nn.Module | None = None,
-        test_data: ImageDataset | TextDataset | None = None, device=None, checkpoint_path: Path | str | None = None,
-        checkpoint_every: int = 1, progress: bool | None = None, on_epoch: Callable[[dict], None] | None = None,
-        discard_checkpoint: bool = False, policy_inputs: Mapping | None = None, channels_last: bool = False,
-        teacher_cache: TeacherLogitCache | None = None, compile: bool = False) -> TrainResult:
+def fit(model: nn.Module,                                 # the network to train (a teacher, or a student)
+        train_data: ImageDataset | TextDataset,           # its training (or distillation) data, in memory
+        config: TrainConfig,                              # every setting that decides what the run computes
+        *,
+        teacher: nn.Module | None = None,                 # distil from this network; None trains on the labels
+        teacher_cache: TeacherLogitCache | None = None,   # distil from these stored teacher logits instead
+        test_data: ImageDataset | TextDataset | None = None,  # scored every `config.eval_every` epochs and at the end
+        device=None,                                      # where to train (default: where `model` is)
+        checkpoint_path: Path | str | None = None,        # resume from, and checkpoint to, this file
+        checkpoint_every: int = 1,                        # epochs between checkpoints (and always after the last)
+        discard_checkpoint: bool = False,                 # start over instead of resuming from `checkpoint_path`
+        policy: Policy | None = None,                     # `training_policy(config, train_data)`, when already built
+        policy_inputs: Mapping | None = None,             # policy options that are not JSON values (pools, samplers)
+        speed: SpeedOptions = SpeedOptions(),             # channels-last and compiled steps: speed only
+        progress: bool | None = None,                     # a progress bar (default: only in a terminal)
+        on_epoch: Callable[[dict], None] | None = None,   # called with each epoch's record once it is checkpointed
+       ) -> TrainResult:
     "Train `model` on `train_data` with the labels (no `teacher`) or by distillation from `teacher` or its `teacher_cache`, as `config` says."
     if not isinstance(config, TrainConfig): raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    for name, flag in (("channels_last", channels_last), ("compile", compile)):
-        if not isinstance(flag, bool): raise TrainConfigError(f"{name} = {flag!r} must be True or False")
+    if not isinstance(speed, SpeedOptions): raise TypeError(f"speed must be a SpeedOptions, got {type(speed).__name__}")
     if not _is_int(checkpoint_every) or checkpoint_every < 1:
         raise TrainConfigError(f"checkpoint_every = {checkpoint_every!r} must be a positive integer")
-    device = model_device(model, device)
-    policy = training_policy(config, train_data, policy_inputs)
+    if policy is not None and policy_inputs is not None:
+        raise TrainConfigError("give either policy or policy_inputs (which build the policy), not both")
+    device, channels_last = model_device(model, device), speed.channels_last
+    train_data, test_data = (with_normalization(data, config.normalization) for data in (train_data, test_data))
+    policy = training_policy(config, train_data, policy_inputs) if policy is None else policy
     amp = autocast_context(config.precision, device)
     if teacher_cache is not None:
         if not isinstance(teacher_cache, TeacherLogitCache):
             raise TypeError(f"teacher_cache must be a TeacherLogitCache, got {type(teacher_cache).__name__}")
-        teacher_cache.check(train_data, policy, config.precision)
+        teacher_cache.check(train_data, policy, config)
         if test_data is not None and teacher is None:
             raise TrainConfigError("test_data is scored against the teacher, but only teacher_cache was given; "
                                    "pass teacher= as well (it is then used for the test set only) or leave test_data out")
@@ -464,7 +493,7 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None:
         if discard_checkpoint: path.unlink(missing_ok=True)
-        _remove_stale_temporaries(path)
+        remove_stale_temporaries(path.parent, name=path.name)  # what a killed save_checkpoint left behind
     model.to(device)
     batches = BatchIterator(train_data, config.batch_size, seed=config.seed, device=device)
     optimizer = build_optimizer(model, config)
@@ -477,7 +506,7 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
             state = load_checkpoint(path)
             _check_belongs(state, path, config, kind, model, len(train_data))
             start, history = _restore(state, path, model, optimizer, scheduler, batches, generator, device)
-        step_model, step_teacher = compiled(model, compile), compiled(teacher, compile and teacher_cache is None)
+        step_model, step_teacher = compiled(model, speed.compile), compiled(teacher, speed.compile and teacher_cache is None)
         teacher_test_logits = None
         bar = _progress_bar(progress, total=config.epochs, initial=start, unit="epoch", desc=kind)
         try:
@@ -503,7 +532,7 @@ def fit(model: nn.Module, train_data: ImageDataset | TextDataset, config: TrainC
                 bar.update(1)
                 if on_epoch is not None: on_epoch(dict(record))
         except _compile_errors() as e:  # raised at the first step: compiling happens when a network first runs
-            raise TrainConfigError(f"compile=True failed on this machine ({one_line(e, 200)}); train with compile=False "
+            raise CompileError(f"compile=True failed on this machine ({one_line(e, 200)}); train with compile=False "
                                    "(kdfidelity run --no-compile, or compile = false in settings.ini)") from e
         finally:
             bar.close()
@@ -550,7 +579,9 @@ def _require_finite_views(policy: Policy | None):
 
 class TeacherLogitCache:
     "A teacher's float32 logits for every (training example, view) of a finite-view augmentation policy: N x V x C."
-    def __init__(self, logits: torch.Tensor, policy: Policy, precision: str = "fp32"):
+    MAX_BYTES = 4 * 2 ** 30  # the largest table `worthwhile` accepts: CIFAR-100 under `baseline` (3.24 GB) fits
+
+    def __init__(self, logits: torch.Tensor, policy: Policy, precision: str = "fp32", normalization: str = "unitcube"):
         _require_finite_views(policy)
         if not isinstance(logits, torch.Tensor) or logits.ndim != 3 or logits.dtype != torch.float32:
             raise TrainConfigError(f"cached logits must be a float32 tensor N x V x C, got {getattr(logits, 'dtype', type(logits).__name__)} "
@@ -558,7 +589,8 @@ class TeacherLogitCache:
         if logits.shape[1] != policy.num_views:
             raise TrainConfigError(f"cached logits hold {logits.shape[1]} views but policy {policy!r} has {policy.num_views}")
         if precision not in PRECISIONS: raise TrainConfigError(f"precision = {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
-        self.logits, self.policy, self.precision = logits, repr(policy), precision
+        with_normalization(None, normalization)  # validates the name
+        self.logits, self.policy, self.precision, self.normalization = logits, repr(policy), precision, normalization
 
     @property
     def num_examples(self) -> int: return self.logits.shape[0]
@@ -572,17 +604,29 @@ class TeacherLogitCache:
         return self.logits.numel() * self.logits.element_size()
 
     @classmethod
-    def build(cls, teacher: nn.Module, data: ImageDataset, policy: Policy, *, precision: str = "fp32", device=None,
-              storage_device="cpu", batch_size: int = 256, channels_last: bool = False, progress: bool | None = None) -> TeacherLogitCache:
+    def worthwhile(cls, policy: Policy | None, num_examples: int, num_outputs: int, epochs: int) -> bool:
+        "Whether a table pays for a run of `epochs` epochs: finite views, no more views than epochs, at most `MAX_BYTES`."
+        views = getattr(policy, "num_views", None)
+        return views is not None and views <= epochs and num_examples * views * num_outputs * 4 <= cls.MAX_BYTES
+
+    @staticmethod
+    def key(teacher: str, data: str, policy: Policy, precision: str, normalization: str) -> str:
+        "16 hex digits naming a table by all it depends on: the `teacher`'s and the `data`'s identities, the policy, precision and normalisation."
+        what = dict(teacher=teacher, data=data, policy=repr(policy), precision=precision, normalization=normalization)
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def build(cls, teacher: nn.Module, data: ImageDataset, policy: Policy, *, precision: str = "fp32",
+              normalization: str = "unitcube", device=None, storage_device="cpu", batch_size: int = 256,
+              channels_last: bool = False, progress: bool | None = None) -> TeacherLogitCache:
         "Run `teacher` (eval, inference mode, `precision`'s autocast) on every view of every image of `data`; the logits stored on `storage_device`."
         _require_finite_views(policy)
         if not isinstance(teacher, nn.Module): raise TypeError(f"teacher must be an nn.Module, got {type(teacher).__name__}")
         if not isinstance(data, ImageDataset): raise TrainConfigError(f"a teacher logit cache is built on an ImageDataset, got {type(data).__name__}")
         if not _is_int(batch_size) or batch_size < 1: raise TrainConfigError(f"batch_size = {batch_size!r} must be a positive integer")
-        device = model_device(teacher, device)
+        device, data = model_device(teacher, device), with_normalization(data, normalization)
         amp = autocast_context(precision, device)
-        n, views = len(data), policy.num_views
-        logits = torch.empty(n, views, data.num_classes, dtype=torch.float32, device=storage_device)
+        n, views, logits = len(data), policy.num_views, None  # the table's width is the teacher's output size
         bar = _progress_bar(progress, total=n * views, unit="view", unit_scale=True, desc="teacher logits")
         with _borrowed_teacher(teacher, device) as net, channels_last_layout((net,), channels_last), bar:
             for start in range(0, n, batch_size):
@@ -591,22 +635,23 @@ class TeacherLogitCache:
                     x = normalize(policy.apply_views(images, torch.full((len(images),), view)), data.mean, data.std)
                     if channels_last: x = x.contiguous(memory_format=torch.channels_last)
                     with amp, torch.inference_mode(): out = net(x)
-                    if out.shape != (len(images), data.num_classes):
+                    if out.ndim != 2 or len(out) != len(images):
                         raise TrainConfigError(f"the teacher gives logits of shape {tuple(out.shape)} for {len(images)} images; "
-                                               f"dataset {data.name!r} has {data.num_classes} classes")
+                                               "a teacher's output must be one row of logits per image")
+                    if logits is None: logits = torch.empty(n, views, out.shape[1], dtype=torch.float32, device=storage_device)
                     logits[start:start + len(images), view] = out.float().to(storage_device)
                     bar.update(len(images))
-        return cls(logits, policy, precision)
+        return cls(logits, policy, precision, normalization)
 
-    def check(self, data, policy: Policy | None, precision: str) -> None:
-        "Raise `TrainConfigError` unless this cache was built for `data`'s size and classes, `policy` and `precision`."
+    def check(self, data, policy: Policy | None, config: TrainConfig) -> None:
+        "Raise `TrainConfigError` unless this cache was built for `data`'s size and `config`'s `policy`, precision and normalisation."
         _require_finite_views(policy)
         problems = [f"{what} is {mine} in the cache but {theirs} here" for what, mine, theirs in (
             ("the number of training examples", self.num_examples, len(data)),
-            ("the number of classes", self.num_classes, getattr(data, "num_classes", None)),
-            ("the augmentation policy", self.policy, repr(policy)), ("the precision", self.precision, precision)) if mine != theirs]
+            ("the augmentation policy", self.policy, repr(policy)), ("the precision", self.precision, config.precision),
+            ("the normalisation", self.normalization, config.normalization)) if mine != theirs]
         if problems: raise TrainConfigError(f"teacher_cache was built for another run: {'; '.join(problems)}; "
-                                            "build it with TeacherLogitCache.build for this training set, policy and precision")
+                                            "build it with TeacherLogitCache.build for this training set and configuration")
 
     def to(self, device) -> TeacherLogitCache:
         "This cache with its logits stored on `device` (lookups are fastest where the training runs)."
@@ -621,4 +666,6 @@ class TeacherLogitCache:
 
     def __repr__(self):
         return (f"TeacherLogitCache({self.num_examples} examples x {self.num_views} views x {self.num_classes} classes, "
-                f"{self.nbytes / 2 ** 20:.1f} MiB on {self.logits.device}, policy {self.policy}, {self.precision})")
+                f"{self.nbytes / 2 ** 20:.1f} MiB on {self.logits.device}, policy {self.policy}, {self.precision}, "
+                f"{self.normalization})")
+
