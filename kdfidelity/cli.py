@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .experiments import (EXPERIMENTS, atomic_write_bytes, exclusive_lock, experiment_status, get_experiment,
-                                    load_results, parse_shard, remove_stale_temporaries, run_experiment, summary_table)
+from .experiments import (experiment_status, get_experiment, load_results, parse_shard,
+                                    registered, run_experiment, speed_from_settings, summary_table)
+from .files import atomic_write_bytes, exclusive_lock, remove_stale_temporaries
 from .settings import SCALES, SettingsError, load_settings, resolve_device
 from .train import CheckpointError, TrainConfigError
 
@@ -66,25 +67,27 @@ def format_table(table: pd.DataFrame) -> str:
 
 def report(name: str, scale: str, results_dir: Path) -> tuple[pd.DataFrame, Path | None]:
     "Print the summary table of `name` at `scale`, save it as CSV and draw its figure as PNG (when any run is done)."
-    from kdfidelity.plots import plot_experiment, save_figure
+    from kdfidelity.plots import save_figure
     results = load_results(name, scale, results_dir)
     table = summary_table(results)
     print(format_table(table))
     if results.empty: return table, None
-    out = figure_dir(results_dir, name, scale)
-    figure_path = out / f"{name}.png"
+    out, experiment = figure_dir(results_dir, name, scale), get_experiment(name)
+    figure_path = out / f"{name}.png" if experiment.figure is not None else None  # a table-only experiment has none
     with exclusive_lock(out / ".lock"):  # processes finishing one experiment together take turns writing its files
         remove_stale_temporaries(out)
         atomic_write_bytes(out / f"{name}.csv", table.to_csv().encode())
-        save_figure(plot_experiment(name, results), figure_path)
-    print(f"figure: {figure_path}\ntable: {out / f'{name}.csv'}")
+        if figure_path is not None: save_figure(experiment.plot(results), figure_path)
+    print(f"figure: {figure_path or 'none (no figure recipe)'}\ntable: {out / f'{name}.csv'}")
     return table, figure_path
 
 # %% ../nbs/11_cli.ipynb #ed623aad
 def cmd_list(args, settings):
-    for name, exp in sorted(EXPERIMENTS.items()):
+    experiments = sorted(registered().items())
+    width = max(len(name) for name, _ in experiments)
+    for name, exp in experiments:
         counts = ", ".join(f"{s} {len({r for pt in exp.points(s) for r in _run_ids(pt.spec)})}" for s in SCALES)
-        print(f"{name:<8} {exp.description}  [runs: {counts}]")
+        print(f"{name:<{width}}  {exp.description}  [runs: {counts}]")
 
 def _run_ids(spec):
     return [spec.run_id, *(r for t in spec.teachers for r in _run_ids(t))]
@@ -98,13 +101,19 @@ def cmd_run(args, settings):
     results_dir = _check_writable(settings.results_dir)
     result = run_experiment(exp.name, scale, shard=shard, device=device, results_dir=results_dir,
                             data_dir=settings.data_dir, progress=None if not args.quiet else False,
-                            discard_broken_checkpoints=args.discard_broken_checkpoints, compile=args.compile,
+                            discard_broken_checkpoints=args.discard_broken_checkpoints,
+                            speed=speed_from_settings(settings, **({} if args.compile is None else {"compile": args.compile})),
                             log=None if args.quiet else (lambda msg: print(msg, flush=True)))
     if result.skipped and not (result.trained or result.already_done):
         raise CLIError(f"no run of {exp.name} at scale {scale} can start: {result.skipped[0][1]}")
     print(f"{exp.name} at scale {scale}: {len(result.trained)} run(s) trained now, {len(result.already_done)} already done"
-          + (f", {len(result.skipped)} skipped" if result.skipped else ""))
+          + (f", {len(result.skipped)} skipped" if result.skipped else "")
+          + (f", {len(result.failed)} failed" if result.failed else ""))
     report(exp.name, scale, results_dir)
+    if result.failed:
+        print(f"{len(result.failed)} run(s) of {exp.name} failed; the rest of the grid ran:", file=sys.stderr)
+        for run_id, why in result.failed: print(f"  {run_id}: {why}", file=sys.stderr)
+        return 1
 
 def cmd_status(args, settings):
     exp, scale = _experiment(args.experiment), _scale(args, settings)
@@ -115,8 +124,8 @@ def cmd_status(args, settings):
 
 def cmd_plot(args, settings):
     exp, scale = _experiment(args.experiment), _scale(args, settings)
-    _, figure = report(exp.name, scale, _check_writable(settings.results_dir))
-    if figure is None: raise CLIError(f"no finished runs of {exp.name} at scale {scale}; run `kdfidelity run {exp.name} --scale {scale}` first")
+    table, _ = report(exp.name, scale, _check_writable(settings.results_dir))
+    if table.empty: raise CLIError(f"no finished runs of {exp.name} at scale {scale}; run `kdfidelity run {exp.name} --scale {scale}` first")
 
 # %% ../nbs/11_cli.ipynb #003e1fb4
 def build_parser() -> argparse.ArgumentParser:
@@ -150,14 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cwd_relative = lambda p: str(Path(p).expanduser().resolve()) if p else None  # flags are relative to where you are
         settings = load_settings(data_dir=cwd_relative(args.data_dir), results_dir=cwd_relative(args.results_dir))
-        args.func(args, settings)
+        return args.func(args, settings) or 0
     except (CLIError, SettingsError, CheckpointError, TrainConfigError) as e:
         print(f"kdfidelity: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:  # a dataset that is not on disk
         print(f"kdfidelity: error: {e}", file=sys.stderr)
         return 2
-    return 0
 
 def console_main():
     "`kdfidelity` console script."

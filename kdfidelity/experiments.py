@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
+import importlib
 import json
 import os
 import pickle
 import socket
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,20 +24,19 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import pandas as pd
 import torch
 
-from .data import DatasetNotFoundError, concat, load_dataset, random_split, stratified_subset
+from .data import DatasetNotFoundError, concat, load_dataset, one_line, random_split, stratified_subset
+from .files import atomic_write, atomic_write_bytes, atomic_write_json, exclusive_lock, remove_stale_temporaries
 from .models import Ensemble, build_model
 from .settings import SCALES, apply_threads, load_settings, resolve_device
 from .metrics import model_device
-from .train import (
-    PRECISIONS, CheckpointError, TeacherLogitCache, TrainConfig, fit, interpolate_state, seeded_init, training_policy)
+from .train import (CheckpointError, CompileError, SpeedOptions, TeacherLogitCache, TrainConfig, fit,
+                              interpolate_state, seeded_init, training_policy)
 
 # %% auto #0
-__all__ = ['TEACHER_CACHE_MAX_BYTES', 'EXPERIMENTS', 'EMNIST_BYCLASS_TRAIN', 'FIG2_TEACHER', 'FIG2_STUDENT', 'METRIC_COLUMNS',
-           'SpecError', 'DataSpec', 'RunSpec', 'build_data', 'build_train_data', 'missing_data', 'atomic_write_bytes',
-           'atomic_write_json', 'RunClaimed', 'exclusive_lock', 'remove_stale_temporaries', 'ResultsStore',
-           'teacher_cache_key', 'caches_teacher', 'stored_teacher_logits', 'load_model', 'load_teacher', 'run_spec',
-           'GridPoint', 'Experiment', 'experiment', 'get_experiment', 'by_scale', 'fig2_grid', 'precision_grid',
-           'parse_shard', 'shard_points', 'ExperimentReport', 'run_experiment', 'load_results', 'load_histories',
+__all__ = ['EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'RunSpec', 'build_data', 'build_train_data', 'missing_data',
+           'RunClaimed', 'ResultsStore', 'stored_teacher_logits', 'load_model', 'load_teacher', 'run_spec', 'GridPoint',
+           'Experiment', 'experiment', 'registered', 'get_experiment', 'by_scale', 'parse_shard', 'shard_points',
+           'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results', 'load_histories',
            'experiment_status', 'summary_table']
 
 # %% ../nbs/09_experiments.ipynb #0c72887e
@@ -84,6 +82,9 @@ class RunSpec:
             raise SpecError(f"init = {self.init!r} is not valid; use 'random', 'teacher_init' or a number in [0, 1]")
         if not isinstance(self.init, str) and not 0 <= self.init <= 1:
             raise SpecError(f"init = {self.init} must lie in [0, 1] (the weight on the teacher)")
+        clash = [t.run_id for t in self.teachers if t.train.normalization != self.train.normalization]
+        if clash: raise SpecError(f"teacher run(s) {', '.join(clash)} normalise their inputs differently from this student "
+                                  f"({self.train.normalization!r}); teacher and student see one batch, so they need one normalization")
         if self.init != "random" and len(self.teachers) != 1:
             raise SpecError(f"init = {self.init!r} needs exactly one teacher, got {len(self.teachers)}")
         if self.init != "random" and (self.teachers[0].model, self.teachers[0].model_options) != (self.model, self.model_options):
@@ -170,38 +171,9 @@ def _initial_student(spec: RunSpec, teacher_states: list[dict], data_dir: Path |
         model.load_state_dict(interpolate_state(teacher_states[0], model.state_dict(), float(spec.init)))
     return model
 
-# %% ../nbs/09_experiments.ipynb #30410337
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    "Write `data` to `path` via a temporary file in the same directory and `os.replace`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f: f.write(data); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    "Atomically write `obj` as indented JSON."
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
-
-# %% ../nbs/09_experiments.ipynb #9e07d207
+# %% ../nbs/09_experiments.ipynb #25726b3a
 class RunClaimed(RuntimeError):
     "Another process holds this run."
-
-@contextlib.contextmanager
-def exclusive_lock(path: Path, blocking: bool = True) -> Iterator[Any]:
-    "Hold an exclusive `flock` on `path` (created if needed); with `blocking=False`, raise `BlockingIOError` if it is held."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        try: yield f
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
-
-def remove_stale_temporaries(directory: Path) -> None:
-    "Delete the `.*.tmp` files of writers killed mid-write; call it only while holding the lock all writers there take."
-    for stale in Path(directory).glob(".*.tmp"): stale.unlink(missing_ok=True)
 
 class ResultsStore:
     "The run directories under `root/runs`, with atomic writes and exclusive claims."
@@ -233,8 +205,7 @@ class ResultsStore:
     def finish(self, spec: RunSpec, model: torch.nn.Module, history: list[dict], final: dict) -> None:
         "Write weights, history, then `final.json` (the done marker); drop the checkpoint."
         d = self.run_dir(spec)
-        buffer = _tensor_bytes({k: v.detach().cpu() for k, v in model.state_dict().items()})
-        atomic_write_bytes(d / "model.pt", buffer)
+        with atomic_write(d / "model.pt") as f: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
         self.write_history(spec, history)
         atomic_write_json(d / "final.json", final)
         with contextlib.suppress(FileNotFoundError): (d / "checkpoint.pt").unlink()
@@ -251,44 +222,32 @@ class ResultsStore:
             if not (d / "spec.json").exists(): atomic_write_json(d / "spec.json", spec.to_dict())
             yield d
 
-def _tensor_bytes(obj) -> bytes:
-    import io
-    buffer = io.BytesIO(); torch.save(obj, buffer); return buffer.getvalue()
 
 # %% ../nbs/09_experiments.ipynb #b42fd1b2
-TEACHER_CACHE_MAX_BYTES = 4 * 2 ** 30
+def _teacher_table(spec: RunSpec, store: ResultsStore, policy) -> Path:
+    "Where the teacher-logit table of `spec`'s distillation under `policy` is stored."
+    key = TeacherLogitCache.key(teacher=",".join(t.run_id for t in spec.teachers),
+                                data=json.dumps([dataclasses.asdict(d) for d in spec.data], sort_keys=True), policy=policy,
+                                precision=spec.train.precision, normalization=spec.train.normalization)
+    return store.root / "teacher_logits" / key / "logits.pt"
 
-def teacher_cache_key(spec: RunSpec) -> str:
-    "What a student's teacher-logit table depends on: its teachers, distillation data, augmentation and precision; 16 hex digits."
-    what = dict(teachers=[t.run_id for t in spec.teachers], data=[dataclasses.asdict(d) for d in spec.data],
-                augmentation=spec.train.augmentation, augmentation_options=spec.train.augmentation_options,
-                precision=spec.train.precision)
-    return hashlib.sha256(json.dumps(what, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
-
-def caches_teacher(spec: RunSpec, train_data) -> bool:
-    "Whether `run_spec` distils `spec` from a stored teacher-logit table rather than the live teacher."
-    policy = training_policy(spec.train, train_data)
-    views = getattr(policy, "num_views", None)
-    if not spec.teachers or views is None or views > spec.train.epochs: return False
-    return len(train_data) * views * train_data.num_classes * 4 <= TEACHER_CACHE_MAX_BYTES
-
-def stored_teacher_logits(spec: RunSpec, store: ResultsStore, teacher: torch.nn.Module, train_data, device,
-                          channels_last: bool = False, progress=None) -> TeacherLogitCache:
-    "The teacher-logit table of `spec`'s distillation: loaded from the store, or built by `teacher` and stored first."
-    policy, directory = training_policy(spec.train, train_data), store.root / "teacher_logits" / teacher_cache_key(spec)
-    path = directory / "logits.pt"
-    with exclusive_lock(directory / "lock"):  # one process builds; the others wait and load
-        remove_stale_temporaries(directory)
+def stored_teacher_logits(spec: RunSpec, store: ResultsStore, teacher: torch.nn.Module, train_data, policy, device,
+                          speed: SpeedOptions = SpeedOptions(), progress=None) -> TeacherLogitCache:
+    "The teacher-logit table of `spec`'s distillation under `policy`: loaded from the store, or built by `teacher` and stored first."
+    path = _teacher_table(spec, store, policy)
+    with exclusive_lock(path.parent / "lock"):  # one process builds; the others wait and load
+        remove_stale_temporaries(path.parent)
         try:
             saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # processes on one machine share its pages
-            cache = TeacherLogitCache(saved["logits"], policy, saved["precision"])
-            if saved["policy"] != repr(policy): raise ValueError("built for another policy")
-            cache.check(train_data, policy, spec.train.precision)
+            cache = TeacherLogitCache(saved["logits"], policy, spec.train.precision, spec.train.normalization)
+            if cache.num_examples != len(train_data): raise ValueError("a table of another distillation set")
         except (FileNotFoundError, KeyError, TypeError, ValueError, RuntimeError, pickle.UnpicklingError):
-            cache = TeacherLogitCache.build(teacher, train_data, policy, precision=spec.train.precision, device=device,
-                                            channels_last=channels_last, progress=progress)
-            atomic_write_bytes(path, _tensor_bytes(dict(logits=cache.logits, policy=cache.policy, precision=cache.precision)))
+            cache = TeacherLogitCache.build(teacher, train_data, policy, precision=spec.train.precision,
+                                            normalization=spec.train.normalization, device=device,
+                                            channels_last=speed.channels_last, progress=progress)
+            with atomic_write(path) as f: torch.save(dict(logits=cache.logits), f)
     return cache.to(device) if device.type == "cuda" and cache.nbytes <= 2 ** 30 else cache
+
 
 # %% ../nbs/09_experiments.ipynb #23a6cb97
 def load_model(spec: RunSpec, store: ResultsStore, data_dir: Path | None = None) -> torch.nn.Module:
@@ -303,10 +262,24 @@ def load_teacher(spec: RunSpec, store: ResultsStore, data_dir: Path | None = Non
     members = [load_model(t, store, data_dir) for t in spec.teachers]
     return members[0] if len(members) == 1 else Ensemble(members).eval()
 
-def run_spec(spec: RunSpec, store: ResultsStore, *, device=None, data_dir: Path | None = None, progress=None,
-             discard_checkpoint: bool = False, channels_last: bool = False, compile: bool = False,
-             teacher_cache: bool = False) -> dict:
-    "Train `spec` (its teachers must be done) unless it is done already; returns its final metrics. The last three choose speed only."
+def _teacher_cache(spec: RunSpec, store: ResultsStore, teacher, train_data, policy, device, speed: SpeedOptions,
+                   data_dir, progress) -> TeacherLogitCache | None:
+    "The stored teacher-logit table `spec` distils from, or None when it distils from the live teacher."
+    if teacher is None or not speed.teacher_cache: return None
+    outputs = _num_classes(spec.teachers[0], data_dir)  # the table's width is the teacher's output size
+    if not TeacherLogitCache.worthwhile(policy, len(train_data), outputs, spec.train.epochs): return None
+    return stored_teacher_logits(spec, store, teacher, train_data, policy, device, speed, progress)
+
+def run_spec(spec: RunSpec,                      # the run to train
+             store: ResultsStore,                # where its teachers are and where it goes
+             *,
+             device=None,                        # where to train (default: the CPU)
+             data_dir: Path | None = None,       # the datasets' folder (default: settings.ini)
+             speed: SpeedOptions = SpeedOptions(),  # layout, compilation, stored teacher logits: speed only
+             discard_checkpoint: bool = False,   # start over instead of resuming from the run's checkpoint
+             progress=None,                      # progress bars (default: only in a terminal)
+            ) -> dict:
+    "Train `spec` (its teachers must be done) unless it is done already; returns its final metrics."
     if store.is_done(spec): return store.final(spec)
     missing = [t.run_id for t in spec.teachers if not store.is_done(t)]
     if missing: raise RuntimeError(f"run {spec.run_id} needs teacher run(s) {', '.join(missing)} to finish first")
@@ -320,110 +293,73 @@ def run_spec(spec: RunSpec, store: ResultsStore, *, device=None, data_dir: Path 
             history[:] = [r for r in history if r["epoch"] < record["epoch"]] + [record]
             store.write_history(spec, history)
         train_data, device = build_train_data(spec, data_dir), model_device(model, device)
-        cache = stored_teacher_logits(spec, store, teacher, train_data, device, channels_last, progress) if (
-            teacher_cache and teacher is not None and caches_teacher(spec, train_data)) else None
-        result = fit(model, train_data, spec.train, teacher=teacher, teacher_cache=cache,
+        policy = training_policy(spec.train, train_data)  # built once: for the teacher table and for training
+        cache = _teacher_cache(spec, store, teacher, train_data, policy, device, speed, data_dir, progress)
+        result = fit(model, train_data, spec.train, teacher=teacher, teacher_cache=cache, policy=policy,
                      test_data=build_data(spec.test, data_dir), device=device, checkpoint_path=run_dir / "checkpoint.pt",
-                     progress=progress, on_epoch=log_epoch, discard_checkpoint=discard_checkpoint,
-                     channels_last=channels_last, compile=compile)
+                     discard_checkpoint=discard_checkpoint, speed=speed, progress=progress, on_epoch=log_epoch)
         store.finish(spec, result.model, result.history, result.final)
         return result.final
 
-# %% ../nbs/09_experiments.ipynb #cf975bea
+
+# %% ../nbs/09_experiments.ipynb #85f045aa
 @dataclass(frozen=True)
 class GridPoint:
     "One run of an experiment's grid: the spec and the grid variables (`trial`, `distill_size`, ...) placing it in the figure."
     spec: RunSpec
     tags: dict
 
+
+# %% ../nbs/09_experiments.ipynb #20ac175f
 @dataclass(frozen=True)
 class Experiment:
-    "A paper figure or table as a grid of runs at each scale."
+    "A paper figure or table: its grid of runs at each scale and the recipe that draws its figure from the results."
     name: str
     description: str
     grid: Callable[[str], list[GridPoint]]
     section: str = ""
+    figure: Callable[[pd.DataFrame], Any] | None = None  # results frame -> matplotlib Figure
 
     def points(self, scale: str) -> list[GridPoint]:
         "The grid at `scale` (validated)."
         if scale not in SCALES: raise ValueError(f"unknown scale {scale!r}; valid scales are {', '.join(SCALES)}")
         return self.grid(scale)
 
+    def plot(self, results: pd.DataFrame):
+        "This experiment's figure drawn from its `load_results` frame."
+        if self.figure is None: raise ValueError(f"experiment {self.name!r} has no figure recipe")
+        return self.figure(results)
+
+
+# %% ../nbs/09_experiments.ipynb #9b9ffe51
 EXPERIMENTS: dict[str, Experiment] = {}
 
-def experiment(name: str, description: str, section: str = ""):
-    "Decorator registering `grid(scale) -> list[GridPoint]` as experiment `name`."
+def experiment(name: str, description: str, section: str = "", figure: Callable[[pd.DataFrame], Any] | None = None):
+    "Decorator registering `grid(scale) -> list[GridPoint]` as experiment `name`, drawn by `figure(results)`."
     def register(grid):
-        EXPERIMENTS[name] = Experiment(name, description, grid, section)
+        EXPERIMENTS[name] = Experiment(name, description, grid, section, figure)
         return grid
     return register
 
+def registered() -> dict[str, Experiment]:
+    "Every registered experiment by name, the paper's sections (`kdfidelity.paper`) included."
+    importlib.import_module("kdfidelity.paper")  # the sections register themselves when imported
+    return EXPERIMENTS
+
 def get_experiment(name: str) -> Experiment:
     "The registered experiment `name`, or a clear error listing the valid names."
-    if name not in EXPERIMENTS:
-        raise KeyError(f"unknown experiment {name!r}; valid experiments are {', '.join(sorted(EXPERIMENTS))}")
-    return EXPERIMENTS[name]
+    experiments = registered()
+    if name not in experiments:
+        raise KeyError(f"unknown experiment {name!r}; valid experiments are {', '.join(sorted(experiments))}")
+    return experiments[name]
 
+
+# %% ../nbs/09_experiments.ipynb #4445c61b
 def by_scale(scale: str, **presets):
     "The preset for `scale` among `smoke=..., cpu=..., paper=...`."
     if scale not in presets: raise ValueError(f"unknown scale {scale!r}; valid scales are {', '.join(presets)}")
     return presets[scale]
 
-# %% ../nbs/09_experiments.ipynb #554fa2da
-EMNIST_BYCLASS_TRAIN = 697_932
-
-def _fig2_presets(scale: str) -> dict:
-    return by_scale(scale,
-        smoke=dict(data="digits", teacher_size=100, teacher_epochs=3, student_epochs=2, trials=2,
-                   sources=[[("digits", 500)], [("digits", None)]], eval_every=1),
-        cpu=dict(data="digits", teacher_size=200, teacher_epochs=100, student_epochs=30, trials=3,
-                 sources=[[("digits", 360)], [("digits", 720)], [("digits", None)]], eval_every=10),
-        paper=dict(data="mnist", teacher_size=200, teacher_epochs=100, student_epochs=20, trials=3, eval_every=5,
-                   sources=[[("mnist", None)]] + [[("mnist", None), ("emnist", round(f * EMNIST_BYCLASS_TRAIN))]
-                                                  for f in (0.25, 0.5, 1.0)]))
-
-FIG2_TEACHER = TrainConfig(epochs=100, batch_size=32, optimizer="adam", lr=1e-3, weight_decay=0.0,
-                           augmentation="none", eval_every=10)
-FIG2_STUDENT = TrainConfig(epochs=20, batch_size=128, optimizer="adam", lr=1e-3, weight_decay=0.0, tau=4.0, alpha=0.0,
-                           augmentation="none", eval_every=5)
-
-@experiment("fig2", "LeNet-5 self-distillation on MNIST: fidelity rises with the distillation set (Figure 2)", "4.1")
-def fig2_grid(scale: str) -> list[GridPoint]:
-    p = _fig2_presets(scale)
-    points = []
-    for trial in range(p["trials"]):
-        teacher = RunSpec("lenet5", (DataSpec(p["data"], size=p["teacher_size"], seed=trial),), DataSpec(p["data"], "test"),
-                          dataclasses.replace(FIG2_TEACHER, epochs=p["teacher_epochs"], seed=trial,
-                                              eval_every=min(p["eval_every"], p["teacher_epochs"])), seed=trial)
-        points.append(GridPoint(teacher, dict(trial=trial, distill_size=p["teacher_size"])))
-        for sources in p["sources"]:
-            data = tuple(DataSpec(name, size=size, seed=trial) for name, size in sources)
-            student = RunSpec("lenet5", data, DataSpec(p["data"], "test"),
-                              dataclasses.replace(FIG2_STUDENT, epochs=p["student_epochs"], seed=trial,
-                                                  eval_every=p["eval_every"]),
-                              teachers=(teacher,), seed=1000 + trial)
-            points.append(GridPoint(student, dict(trial=trial, distill_size=_planned_size(sources, p["data"]),
-                                                  distill_data="+".join(d.describe() for d in data))))
-    return points
-
-_FULL_TRAIN_SIZES = {"digits": 1438, "mnist": 60_000, "emnist": EMNIST_BYCLASS_TRAIN}
-
-def _planned_size(sources, base) -> int:
-    "The number of distillation examples a list of (dataset, size) sources adds up to."
-    return sum(size if size is not None else _FULL_TRAIN_SIZES[name] for name, size in sources)
-
-# %% ../nbs/09_experiments.ipynb #91f05087
-@experiment("precision", "bf16 against fp32 distillation on Figure 2's teachers: the agreement and KL a lower precision costs", "speed")
-def precision_grid(scale: str) -> list[GridPoint]:
-    fig2 = fig2_grid(scale)
-    full = _FULL_TRAIN_SIZES[fig2[0].spec.test.name]
-    points = [GridPoint(pt.spec, dict(trial=pt.tags["trial"], precision="fp32")) for pt in fig2 if pt.spec.role == "teacher"]
-    for pt in fig2:
-        if pt.spec.role == "student" and pt.tags["distill_size"] == full:
-            for precision in PRECISIONS:
-                spec = dataclasses.replace(pt.spec, train=dataclasses.replace(pt.spec.train, precision=precision))
-                points.append(GridPoint(spec, dict(trial=pt.tags["trial"], precision=precision)))
-    return points
 
 # %% ../nbs/09_experiments.ipynb #a17b5c4f
 def parse_shard(text: str) -> tuple[int, int]:
@@ -451,67 +387,96 @@ def _runs_in_order(points: Iterable[GridPoint]) -> list[RunSpec]:
     for pt in points: visit(pt.spec)
     return order
 
+# %% ../nbs/09_experiments.ipynb #e7c0d100
 @dataclass
 class ExperimentReport:
-    "What `run_experiment` did: runs trained here, found done, and grid points skipped (with reasons)."
+    "What `run_experiment` did: runs trained here, found done or failed, and grid points skipped (with reasons)."
     experiment: str
     scale: str
     trained: list[str] = field(default_factory=list)
     already_done: list[str] = field(default_factory=list)
     skipped: list[tuple[dict, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (run id, one line saying why)
 
 def _label(spec: RunSpec, tags: dict | None) -> str:
     what = ", ".join(f"{k}={v}" for k, v in (tags or {}).items() if k != "distill_data")
     return f"{spec.role} {spec.run_id}" + (f" ({what})" if what else "")
 
-def run_experiment(name: str, scale: str | None = None, *, shard: tuple[int, int] = (0, 1), device=None,
-                   results_dir: Path | str | None = None, data_dir: Path | str | None = None, progress=None,
-                   discard_broken_checkpoints: bool = False, poll_seconds: float = 2.0,
-                   log: Callable[[str], None] | None = print, channels_last: bool | None = None, compile: bool | None = None,
-                   teacher_cache: bool | None = None) -> ExperimentReport:
-    "Run what is missing of experiment `name` at `scale` (resuming interrupted runs); returns what was done. Speed options default to the settings'."
+
+# %% ../nbs/09_experiments.ipynb #86e5e255
+def speed_from_settings(settings=None, **overrides) -> SpeedOptions:
+    "The settings file's `channels_last`, `compile` and `teacher_cache` switches, with `overrides` (e.g. `compile=True`)."
+    settings = settings or load_settings()
+    return SpeedOptions(**{f.name: overrides.get(f.name, getattr(settings, f.name)) for f in dataclasses.fields(SpeedOptions)})
+
+def _train_one(spec: RunSpec, store: ResultsStore, log, discard_broken_checkpoints: bool, **run_options) -> dict:
+    "`run_spec`, starting the run over when its checkpoint is broken and `discard_broken_checkpoints` says so."
+    try: return run_spec(spec, store, **run_options)
+    except CheckpointError as e:
+        if not discard_broken_checkpoints: raise
+        log(f"    {e}; discarding it and starting the run over")
+        return run_spec(spec, store, discard_checkpoint=True, **run_options)
+
+def run_experiment(name: str,                            # a registered experiment (`kdfidelity list`)
+                   scale: str | None = None,             # smoke, cpu or paper (default: settings.ini)
+                   *,
+                   shard: tuple[int, int] = (0, 1),      # run the i-th of n disjoint slices of the grid
+                   device=None,                          # where to train (default: settings.ini)
+                   results_dir: Path | str | None = None,  # the results store (default: settings.ini)
+                   data_dir: Path | str | None = None,   # the datasets' folder (default: settings.ini)
+                   speed: SpeedOptions | None = None,    # speed only (default: settings.ini's three switches)
+                   discard_broken_checkpoints: bool = False,  # start over runs whose checkpoint is damaged or foreign
+                   poll_seconds: float = 2.0,            # how often to look again at runs other processes hold
+                   progress=None,                        # progress bars (default: only in a terminal)
+                   log: Callable[[str], None] | None = print,  # where the one-line progress reports go
+                  ) -> ExperimentReport:
+    "Run what is missing of experiment `name` at `scale`, resuming interrupted runs; a run that fails is reported and the rest goes on."
     settings = load_settings()
-    asked = dict(channels_last=channels_last, compile=compile, teacher_cache=teacher_cache)
-    speed = {key: getattr(settings, key) if value is None else value for key, value in asked.items()}
     apply_threads(settings)
     scale = scale or settings.scale
     store = ResultsStore(results_dir or settings.results_dir)
-    data_dir = Path(data_dir) if data_dir else settings.data_dir
-    device = resolve_device(device or settings.device)
+    run_options = dict(device=resolve_device(device or settings.device), data_dir=Path(data_dir) if data_dir else settings.data_dir,
+                       speed=speed or speed_from_settings(settings), progress=progress)
     log = log or (lambda msg: None)
     report = ExperimentReport(name, scale)
     points = []
     for pt in shard_points(get_experiment(name).points(scale), shard):
-        reason = missing_data(pt.spec, data_dir)
+        reason = missing_data(pt.spec, run_options["data_dir"])
         if reason: report.skipped.append((pt.tags, reason))
         else: points.append(pt)
     for reason in dict.fromkeys(r for _, r in report.skipped):
         log(f"skipping {sum(r == reason for _, r in report.skipped)} grid point(s) whose data is missing: {reason}")
     tags = {pt.spec.run_id: pt.tags for pt in points}
     pending = _runs_in_order(points)
-    total = len(pending)
+    total, failed = len(pending), {}
     while pending:
         progressed = False
         for spec in list(pending):
+            broken = [t.run_id for t in spec.teachers if t.run_id in failed]
+            if broken:
+                failed[spec.run_id] = f"its teacher run {broken[0]} failed"
+                log(f"    {_label(spec, tags.get(spec.run_id))} not run: {failed[spec.run_id]}")
+                pending.remove(spec); progressed = True; continue
             if store.is_done(spec):
                 report.already_done.append(spec.run_id); pending.remove(spec); progressed = True; continue
             if not all(store.is_done(t) for t in spec.teachers): continue
-            try:
-                start = time.time()
-                log(f"[{total - len(pending) + 1}/{total}] training {_label(spec, tags.get(spec.run_id))} on {device}")
-                try: final = run_spec(spec, store, device=device, data_dir=data_dir, progress=progress, **speed)
-                except CheckpointError as e:
-                    if not discard_broken_checkpoints: raise
-                    log(f"    {e}; discarding it and starting the run over")
-                    final = run_spec(spec, store, device=device, data_dir=data_dir, progress=progress, discard_checkpoint=True,
-                                     **speed)
+            start = time.time()
+            log(f"[{total - len(pending) + 1}/{total}] training {_label(spec, tags.get(spec.run_id))} on {run_options['device']}")
+            try: final = _train_one(spec, store, log, discard_broken_checkpoints, **run_options)
             except RunClaimed:
-                log(f"    held by another process; coming back to it"); continue
+                log("    held by another process; coming back to it"); continue
+            except (CheckpointError, CompileError): raise  # the same for every run: fix it, then run again
+            except Exception as e:  # a bug or bad input in this run alone: say so in one line, go on with the rest
+                failed[spec.run_id] = one_line(e)
+                log(f"    run {spec.run_id} failed: {failed[spec.run_id]}")
+                pending.remove(spec); progressed = True; continue
             report.trained.append(spec.run_id); pending.remove(spec); progressed = True
             summary = ", ".join(f"{k} {final[k]:.4f}" for k in ("accuracy", "agreement") if k in final)
             log(f"    {spec.run_id} done in {time.time() - start:.1f}s: {summary}")
         if pending and not progressed: time.sleep(poll_seconds)
+    report.failed = list(failed.items())
     return report
+
 
 # %% ../nbs/09_experiments.ipynb #6184ffe7
 def _store(results_dir) -> ResultsStore: return ResultsStore(results_dir or load_settings().results_dir)

@@ -8,7 +8,6 @@ Docs: https://kdfidelity.github.io/kdfidelity/plots.html.md"""
 from __future__ import annotations
 
 import os
-import tempfile
 from contextlib import contextmanager
 from itertools import cycle
 from math import ceil
@@ -25,11 +24,12 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from .files import atomic_write
+
 # %% auto #0
-__all__ = ['METRIC_LABELS', 'LOWER_IS_BETTER', 'VARIABLE_LABELS', 'PALETTE', 'SAVE_FORMATS', 'FIGURES', 'PlotError',
-           'metric_label', 'display_factor', 'variable_label', 'paper_style', 'summarize_trials', 'figure_scale',
-           'plot_metric_curves', 'plot_metric_bars', 'plot_surfaces', 'plot_surface', 'plot_history', 'save_figure',
-           'plot_experiment']
+__all__ = ['METRIC_LABELS', 'LOWER_IS_BETTER', 'VARIABLE_LABELS', 'PALETTE', 'SAVE_FORMATS', 'PlotError', 'metric_label',
+           'display_factor', 'variable_label', 'paper_style', 'summarize_trials', 'figure_scale', 'plot_metric_curves',
+           'plot_metric_bars', 'plot_surfaces', 'plot_surface', 'plot_history', 'save_figure']
 
 # %% ../nbs/10_plots.ipynb #c9a6f8bb
 METRIC_LABELS: dict[str, str] = {
@@ -375,16 +375,9 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in SAVE_FORMATS:
-        raise PlotError(f"cannot save a figure as {path.name!r}; use one of the suffixes {', '.join('.' + f for f in SAVE_FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f: fig.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a shared results directory should be readable by all
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        suffixes = ", ".join("." + f for f in SAVE_FORMATS)
+        raise PlotError(f"cannot save a figure as {path.name!r}; use one of the suffixes {suffixes}")
+    with atomic_write(path) as f: fig.savefig(f, format=fmt, dpi=dpi, bbox_inches="tight")
     return path
 
 # %% ../nbs/10_plots.ipynb #1b534002
@@ -403,20 +396,3 @@ def _display_figures_in_ipython():
     formatters["image/png"].for_type(Figure, lambda fig: print_figure(fig, fmt="png", base64=True))
 
 _display_figures_in_ipython()
-
-# %% ../nbs/10_plots.ipynb #252dcab7
-def _fig2(results: pd.DataFrame) -> Figure:
-    return plot_metric_curves(results, "distill_size", ["accuracy", "agreement", "train_agreement"],
-                              teacher_metrics={"accuracy": "teacher_accuracy"}, log_x=True,
-                              title="LeNet-5 self-distillation (Figure 2)")
-
-def _precision(results: pd.DataFrame) -> Figure:
-    return plot_metric_bars(results, "precision", ["agreement", "kl", "accuracy"], order=["fp32", "bf16"],
-                            title="Distillation in fp32 and in bf16")
-
-FIGURES: dict[str, Callable[[pd.DataFrame], Figure]] = {"fig2": _fig2, "precision": _precision}
-
-def plot_experiment(name: str, results: pd.DataFrame) -> Figure:
-    "The figure of experiment `name` drawn from its `load_results` frame."
-    if name not in FIGURES: raise PlotError(f"no figure recipe for experiment {name!r}; recipes exist for {', '.join(sorted(FIGURES))}")
-    return FIGURES[name](results)
