@@ -134,6 +134,7 @@ def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
                                weight_decay=config.weight_decay)
     return torch.optim.Adam(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
 
+# %% ../nbs/06_train.ipynb #e8ff8565
 def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
     "Cosine annealing from `config.lr` to `config.lr_min` over `config.epochs * steps_per_epoch` optimiser steps."
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch, eta_min=config.lr_min)
@@ -153,6 +154,7 @@ def autocast_context(precision: str, device) -> torch.autocast | nullcontext:
     if not supported: raise TrainConfigError(f"precision = 'bf16' is not supported on device {device}; use precision = 'fp32'")
     return context
 
+# %% ../nbs/06_train.ipynb #a3a01825
 def native_bf16(device) -> bool:
     "Whether `device` computes bf16 natively (a CUDA GPU with bf16, or a CPU with AVX512-BF16 or AMX), so bf16 autocast can pay."
     device = torch.device(device)
@@ -188,6 +190,7 @@ def training_policy(config: TrainConfig, data, policy_inputs: Mapping | None = N
         raise TrainConfigError(f"augmentation {config.augmentation!r}: {e} (options that are not JSON values, such as "
                                "tensors and callables, go in fit(..., policy_inputs=...))") from None
 
+# %% ../nbs/06_train.ipynb #b2865979
 def _augmented_inputs(inputs: torch.Tensor, data, policy: Policy | None, generator: torch.Generator,
                       mixed_labels: bool) -> tuple[torch.Tensor, tuple[float, torch.Tensor] | None]:
     "Model inputs for a uint8 batch, and MixUp's `(lam, perm)` when `mixed_labels` asks for it (None otherwise)."
@@ -219,10 +222,12 @@ class CheckpointError(RuntimeError):
 def _discard_hint(path) -> str:
     return f"delete {path} or call fit(..., discard_checkpoint=True) to start this run over"
 
+# %% ../nbs/06_train.ipynb #1a0043e4
 def save_checkpoint(state: dict, path: Path | str) -> None:
     "Write `state` (tensors and plain containers) to `path` atomically (`files.atomic_write`)."
     with atomic_write(path) as f: torch.save(state, f)
 
+# %% ../nbs/06_train.ipynb #b2a40eff
 def _load_failure(e: Exception) -> str:
     "Why `torch.load(..., weights_only=True)` failed, in one line."
     text = str(e)
@@ -293,6 +298,7 @@ def _borrowed_teacher(teacher: nn.Module | None, device: torch.device):
         for m, training in modes.items(): m.training = training
         if home is not None: teacher.to(home)
 
+# %% ../nbs/06_train.ipynb #1ca5dd9e
 @contextmanager
 def channels_last_layout(modules, enabled: bool):
     "The 4-D parameters and buffers of `modules` in channels-last layout inside the block; afterwards contiguous again (or channels-last where they were)."
@@ -307,13 +313,6 @@ def channels_last_layout(modules, enabled: bool):
             t.data = t.data.contiguous(memory_format=torch.channels_last if was else torch.contiguous_format)
 
 # %% ../nbs/06_train.ipynb #044bfbc2
-def _require_compile():
-    "Raise `TrainConfigError` unless `torch.compile` can run in this Python."
-    import torch._dynamo
-    if not torch._dynamo.is_dynamo_supported():
-        raise TrainConfigError(f"compile=True needs torch.compile, which torch {torch.__version__} does not support on Python "
-                               f"{sys.version.split()[0]}; use compile=False")
-
 class CompileError(TrainConfigError):
     "`torch.compile` cannot run on this machine (no C++ compiler, no Triton, ...); the message says how to train without it."
 
@@ -325,6 +324,14 @@ def _compile_errors() -> tuple[type[Exception], ...]:
     except ImportError: pass
     else: errors.append(InductorError)
     return tuple(errors)
+
+# %% ../nbs/06_train.ipynb #bd396357
+def _require_compile():
+    "Raise `TrainConfigError` unless `torch.compile` can run in this Python."
+    import torch._dynamo
+    if not torch._dynamo.is_dynamo_supported():
+        raise TrainConfigError(f"compile=True needs torch.compile, which torch {torch.__version__} does not support on Python "
+                               f"{sys.version.split()[0]}; use compile=False")
 
 def compiled(module: nn.Module | None, enabled: bool = True) -> nn.Module | None:
     "`module` wrapped by `torch.compile` (an `Ensemble` member by member), sharing its parameters; `module` itself when not `enabled`."
@@ -348,10 +355,20 @@ class SpeedOptions:
 
 
 # %% ../nbs/06_train.ipynb #ba5aca72
-def train_step(model: nn.Module, batch: Batch, data: ImageDataset | TextDataset, optimizer: torch.optim.Optimizer,
-               scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig, *, teacher: nn.Module | None = None,
-               policy: Policy | None = None, generator: torch.Generator | None = None, amp=None,
-               channels_last: bool = False, teacher_cache: TeacherLogitCache | None = None) -> tuple[torch.Tensor, torch.Tensor, int]:
+def train_step(model: nn.Module,                                 # the network that takes the step
+               batch: Batch,                                     # uint8 images (or token ids), labels and indices
+               data: ImageDataset | TextDataset,                 # the dataset of `batch` (its mean and std)
+               optimizer: torch.optim.Optimizer,                 # steps `model`'s parameters (`build_optimizer`)
+               scheduler: torch.optim.lr_scheduler.LRScheduler,  # stepped once after it (`build_scheduler`)
+               config: TrainConfig,                              # precision; `tau` and `alpha` for distillation
+               *,
+               teacher: nn.Module | None = None,                 # distil from its logits; None: the labels
+               policy: Policy | None = None,                     # the augmentation; None: plain normalised inputs
+               generator: torch.Generator | None = None,         # the augmentation's random draws
+               amp=None,                                         # autocast context (default: `config.precision`'s)
+               channels_last: bool = False,                      # inputs in channels-last layout (speed only)
+               teacher_cache: TeacherLogitCache | None = None,   # the teacher's logits from this table instead
+              ) -> tuple[torch.Tensor, torch.Tensor, int]:       # detached loss, top-1 matches, batch size
     "One optimiser step on a uint8 `batch`: augment, teacher logits (live, or from `teacher_cache`), student loss, backward, optimiser and scheduler steps; (loss, matches, batch size)."
     if teacher_cache is not None:  # `fit` has checked that it matches `data`, `policy` and `config` (TeacherLogitCache.check)
         views = policy.sample_views(len(batch.inputs), generator)  # the very draws `policy(x, generator)` makes
@@ -379,6 +396,7 @@ def train_step(model: nn.Module, batch: Batch, data: ImageDataset | TextDataset,
     optimizer.step(); scheduler.step()
     return loss.detach(), (logits.detach().argmax(-1) == target).sum(), len(target)
 
+# %% ../nbs/06_train.ipynb #7b7ae520
 def _train_epoch(model, teacher, batches, data, policy, generator, optimizer, scheduler, config, amp,
                  channels_last=False, teacher_cache=None) -> tuple[float, float]:
     "One epoch of steps; the mean batch loss and the fraction of examples whose top-1 prediction matched the target."
@@ -420,6 +438,7 @@ class TrainResult:
     model: nn.Module
     resumed_from: int = 0  # the last epoch of the checkpoint this call continued from (0: trained from the start)
 
+# %% ../nbs/06_train.ipynb #85842d7d
 def _final(history: list[dict]) -> dict:
     "The last record's metrics: train loss, train agreement or accuracy, and the test metrics if any."
     return {k: v for k, v in history[-1].items() if k not in ("epoch", "lr", "seconds")} if history else {}
