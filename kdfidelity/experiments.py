@@ -34,7 +34,7 @@ from .train import (CheckpointError, CompileError, SpeedOptions, TeacherLogitCac
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'RunSpec', 'build_data', 'build_train_data', 'missing_data',
-           'RunClaimed', 'ResultsStore', 'stored_teacher_logits', 'load_model', 'load_teacher', 'run_spec', 'GridPoint',
+           'RunClaimed', 'ResultsStore', 'stored_teacher_logits', 'run_spec', 'load_model', 'load_teacher', 'GridPoint',
            'Experiment', 'experiment', 'registered', 'get_experiment', 'by_scale', 'parse_shard', 'shard_points',
            'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results', 'load_histories',
            'experiment_status', 'summary_table']
@@ -43,6 +43,7 @@ __all__ = ['EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'RunSpec', 
 class SpecError(ValueError):
     "A spec that cannot describe a run; the message names the field and what is valid."
 
+# %% ../nbs/09_experiments.ipynb #eea00883
 @dataclass(frozen=True)
 class DataSpec:
     "Which examples of which dataset: `name`/`split`, then part `part` of `parts` random parts, then a stratified subset of `size`."
@@ -139,11 +140,13 @@ def build_data(spec: DataSpec, data_dir: Path | None = None, download: bool | No
         if spec.size < len(dataset): dataset = stratified_subset(dataset, spec.size, seed=spec.seed)
     return dataset
 
+# %% ../nbs/09_experiments.ipynb #60a3a556
 def build_train_data(spec: RunSpec, data_dir: Path | None = None):
     "The run's training (or distillation) data: its sources, concatenated."
     sources = [build_data(d, data_dir) for d in spec.data]
     return sources[0] if len(sources) == 1 else concat(sources, name="+".join(d.describe() for d in spec.data))
 
+# %% ../nbs/09_experiments.ipynb #bbe13f5e
 def missing_data(spec: RunSpec, data_dir: Path | None = None) -> str | None:
     "Why `spec` (or one of its teachers) cannot run for lack of a dataset, or None when all its data is on disk."
     for d in {d for s in _with_teachers(spec) for d in (*s.data, s.test)}:
@@ -175,6 +178,7 @@ def _initial_student(spec: RunSpec, teacher_states: list[dict], data_dir: Path |
 class RunClaimed(RuntimeError):
     "Another process holds this run."
 
+# %% ../nbs/09_experiments.ipynb #17991995
 class ResultsStore:
     "The run directories under `root/runs`, with atomic writes and exclusive claims."
     def __init__(self, root: Path | str):
@@ -222,7 +226,6 @@ class ResultsStore:
             if not (d / "spec.json").exists(): atomic_write_json(d / "spec.json", spec.to_dict())
             yield d
 
-
 # %% ../nbs/09_experiments.ipynb #b42fd1b2
 def _teacher_table(spec: RunSpec, store: ResultsStore, policy) -> Path:
     "Where the teacher-logit table of `spec`'s distillation under `policy` is stored."
@@ -250,18 +253,6 @@ def stored_teacher_logits(spec: RunSpec, store: ResultsStore, teacher: torch.nn.
 
 
 # %% ../nbs/09_experiments.ipynb #23a6cb97
-def load_model(spec: RunSpec, store: ResultsStore, data_dir: Path | None = None) -> torch.nn.Module:
-    "The trained model of a finished run, in eval mode on the CPU."
-    if not store.is_done(spec): raise FileNotFoundError(f"run {spec.run_id} ({spec.role} {spec.model}) has not finished; run it first")
-    model = _fresh_model(spec, data_dir)
-    model.load_state_dict(store.model_state(spec))
-    return model.eval()
-
-def load_teacher(spec: RunSpec, store: ResultsStore, data_dir: Path | None = None) -> torch.nn.Module:
-    "The teacher a student distils from: its single teacher run, or the `Ensemble` of several."
-    members = [load_model(t, store, data_dir) for t in spec.teachers]
-    return members[0] if len(members) == 1 else Ensemble(members).eval()
-
 def _teacher_cache(spec: RunSpec, store: ResultsStore, teacher, train_data, policy, device, speed: SpeedOptions,
                    data_dir, progress) -> TeacherLogitCache | None:
     "The stored teacher-logit table `spec` distils from, or None when it distils from the live teacher."
@@ -301,6 +292,19 @@ def run_spec(spec: RunSpec,                      # the run to train
         store.finish(spec, result.model, result.history, result.final)
         return result.final
 
+# %% ../nbs/09_experiments.ipynb #dc55fdbf
+def load_model(spec: RunSpec, store: ResultsStore, data_dir: Path | None = None) -> torch.nn.Module:
+    "The trained model of a finished run, in eval mode on the CPU."
+    if not store.is_done(spec): raise FileNotFoundError(f"run {spec.run_id} ({spec.role} {spec.model}) has not finished; run it first")
+    model = _fresh_model(spec, data_dir)
+    model.load_state_dict(store.model_state(spec))
+    return model.eval()
+
+# %% ../nbs/09_experiments.ipynb #199b15a5
+def load_teacher(spec: RunSpec, store: ResultsStore, data_dir: Path | None = None) -> torch.nn.Module:
+    "The teacher a student distils from: its single teacher run, or the `Ensemble` of several."
+    members = [load_model(t, store, data_dir) for t in spec.teachers]
+    return members[0] if len(members) == 1 else Ensemble(members).eval()
 
 # %% ../nbs/09_experiments.ipynb #85f045aa
 @dataclass(frozen=True)
@@ -341,18 +345,19 @@ def experiment(name: str, description: str, section: str = "", figure: Callable[
         return grid
     return register
 
+# %% ../nbs/09_experiments.ipynb #b85ef7fb
 def registered() -> dict[str, Experiment]:
     "Every registered experiment by name, the paper's sections (`kdfidelity.paper`) included."
     importlib.import_module("kdfidelity.paper")  # the sections register themselves when imported
     return EXPERIMENTS
 
+# %% ../nbs/09_experiments.ipynb #85e023ad
 def get_experiment(name: str) -> Experiment:
     "The registered experiment `name`, or a clear error listing the valid names."
     experiments = registered()
     if name not in experiments:
         raise KeyError(f"unknown experiment {name!r}; valid experiments are {', '.join(sorted(experiments))}")
     return experiments[name]
-
 
 # %% ../nbs/09_experiments.ipynb #4445c61b
 def by_scale(scale: str, **presets):
@@ -371,12 +376,14 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 0 <= i < n: raise ValueError(f"shard {text!r} is out of range; write i/n with 0 <= i < n, e.g. 0/4")
     return i, n
 
+# %% ../nbs/09_experiments.ipynb #37dc4e5f
 def shard_points(points: Sequence[GridPoint], shard: tuple[int, int] = (0, 1)) -> list[GridPoint]:
     "The `shard[0]`-th of `shard[1]` disjoint slices of `points` (dealt in run-id order, so every process agrees), in grid order."
     i, n = shard
     mine = {pt.spec.run_id for k, pt in enumerate(sorted(points, key=lambda pt: pt.spec.run_id)) if k % n == i}
     return [pt for pt in points if pt.spec.run_id in mine]
 
+# %% ../nbs/09_experiments.ipynb #d05551cc
 def _runs_in_order(points: Iterable[GridPoint]) -> list[RunSpec]:
     "Every run the points need, each once, teachers before their students."
     seen, order = set(), []
@@ -402,13 +409,13 @@ def _label(spec: RunSpec, tags: dict | None) -> str:
     what = ", ".join(f"{k}={v}" for k, v in (tags or {}).items() if k != "distill_data")
     return f"{spec.role} {spec.run_id}" + (f" ({what})" if what else "")
 
-
 # %% ../nbs/09_experiments.ipynb #86e5e255
 def speed_from_settings(settings=None, **overrides) -> SpeedOptions:
     "The settings file's `channels_last`, `compile` and `teacher_cache` switches, with `overrides` (e.g. `compile=True`)."
     settings = settings or load_settings()
     return SpeedOptions(**{f.name: overrides.get(f.name, getattr(settings, f.name)) for f in dataclasses.fields(SpeedOptions)})
 
+# %% ../nbs/09_experiments.ipynb #8313e759
 def _train_one(spec: RunSpec, store: ResultsStore, log, discard_broken_checkpoints: bool, **run_options) -> dict:
     "`run_spec`, starting the run over when its checkpoint is broken and `discard_broken_checkpoints` says so."
     try: return run_spec(spec, store, **run_options)
@@ -477,7 +484,6 @@ def run_experiment(name: str,                            # a registered experime
     report.failed = list(failed.items())
     return report
 
-
 # %% ../nbs/09_experiments.ipynb #6184ffe7
 def _store(results_dir) -> ResultsStore: return ResultsStore(results_dir or load_settings().results_dir)
 
@@ -491,6 +497,7 @@ def load_results(name: str, scale: str | None = None, results_dir: Path | str | 
     results.attrs["grid_columns"] = list(dict.fromkeys(k for pt in points for k in pt.tags))  # what summary_table groups by
     return results
 
+# %% ../nbs/09_experiments.ipynb #a8aa5718
 def load_histories(name: str, scale: str | None = None, results_dir: Path | str | None = None) -> pd.DataFrame:
     "Per-epoch logs of the experiment's runs (finished or in progress), one row per run and epoch."
     scale = scale or load_settings().scale
@@ -499,6 +506,7 @@ def load_histories(name: str, scale: str | None = None, results_dir: Path | str 
             for pt in get_experiment(name).points(scale) for record in store.history(pt.spec)]
     return pd.DataFrame(rows)
 
+# %% ../nbs/09_experiments.ipynb #985693b6
 def experiment_status(name: str, scale: str | None = None, results_dir: Path | str | None = None) -> dict[str, list[str]]:
     "Run ids of the experiment's runs (teachers included) that are `done`, `partial` or `missing`."
     scale = scale or load_settings().scale
@@ -511,6 +519,7 @@ def experiment_status(name: str, scale: str | None = None, results_dir: Path | s
         status[key].append(spec.run_id)
     return status
 
+# %% ../nbs/09_experiments.ipynb #9b1c795d
 METRIC_COLUMNS = ("accuracy", "nll", "ece", "agreement", "kl", "teacher_accuracy", "train_loss", "train_agreement",
                   "train_accuracy")
 
@@ -520,6 +529,6 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     keys = ["role", *(c for c in results.attrs.get("grid_columns", ()) if c != "trial")]
     metrics = [c for c in METRIC_COLUMNS if c in results]
     grouped = results.groupby(keys, dropna=False, sort=True)
-    table = grouped[metrics].mean().join(grouped[metrics].std(), rsuffix="_std")
+    table = grouped[metrics].mean().join(grouped[metrics].std().add_suffix("_std"))
     table.insert(0, "trials", grouped.size())
     return table.dropna(axis=1, how="all")
