@@ -43,7 +43,7 @@ from kdfidelity.settings import SettingsError, resolve_device
 from kdfidelity.augment import build_policy
 from kdfidelity.train import (TeacherLogitCache, TrainConfig, autocast_context, build_optimizer, build_scheduler, native_bf16,
                               train_step)
-from kdfidelity.train import channels_last_layout, compiled  # what `fit(..., channels_last=True, compile=True)` itself uses
+from kdfidelity.train import channels_last_layout, compiled  # what fit uses for SpeedOptions(channels_last=True, compile=True)
 
 BATCH_SIZE = 128
 POOL_BATCHES = 64          # synthetic images per workload: 64 batches, so the timed steps rarely cross an epoch
@@ -81,7 +81,7 @@ class Variant:
     threads: int = 1
     workers: int = 0           # DataLoader workers (reference only)
     cached: bool = False       # kdfidelity only: teacher logits from a TeacherLogitCache
-    compile: bool = False      # kdfidelity only: student and teacher through torch.compile, as fit(..., compile=True)
+    compile: bool = False      # kdfidelity only: student and teacher through torch.compile, as SpeedOptions(compile=True)
 
     def describe(self, main: Variant) -> str:
         "What differs from the main kdfidelity run `main`, in a few words (the reference: what differs from its own main run)."
@@ -554,9 +554,9 @@ def parse_args(argv=None):
                    help="seconds; a cache whose build would take longer is not built in full: its build time is then "
                         "estimated as views x the timed build of one view (marked ~)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
-                   help="main kdfidelity run with channels-last teacher and student, as fit(..., channels_last=True)")
+                   help="main kdfidelity run with channels-last teacher and student, as SpeedOptions(channels_last=True)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
-                   help="main kdfidelity run with compiled student and teacher, as fit(..., compile=True); an option row runs eager")
+                   help="main kdfidelity run with compiled student and teacher, as SpeedOptions(compile=True); an option row runs eager")
     p.add_argument("--layout-row", action="store_true", help="add an option row with the other memory layout")
     p.add_argument("--option-workloads", default="lenet5-t1,resnet56-t1",
                    help="workloads that get the option rows ('all' for every workload)")
