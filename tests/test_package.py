@@ -24,7 +24,8 @@ PUBLIC = {
                     "experiment", "registered", "get_experiment", "by_scale", "speed_from_settings"],
     "plots": ["plot_metric_curves", "plot_metric_bars", "plot_surface", "plot_history", "save_figure"],
     "cli": ["main"],
-    "paper.sec4_1": ["fig2_presets", "fig2_grid", "fig2_figure", "FIG2_TEACHER", "FIG2_STUDENT", "fig2_optimizer_grid"],
+    "paper.sec4_1": ["fig2_presets", "fig2_grid", "fig2_figure", "FIG2_TEACHER", "FIG2_STUDENT", "fig2_optimizer_grid",
+                     "fig2_student_variants"],
     "paper.precision": ["precision_grid", "precision_figure"],
 }
 

@@ -7,13 +7,10 @@ Docs: https://kdfidelity.github.io/kdfidelity/paper/precision_bf16.html.md"""
 # %% ../../nbs/paper/precision_bf16.ipynb #ed715af9
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
 
-from ..data import TRAIN_SIZES
 from ..experiments import GridPoint, experiment
-from .sec4_1 import fig2_grid, fig2_presets
+from .sec4_1 import fig2_grid, fig2_student_variants
 from ..plots import plot_metric_bars
 from ..train import PRECISIONS
 
@@ -33,12 +30,5 @@ def precision_figure(results: pd.DataFrame):
             "speed", figure=precision_figure)
 def precision_grid(scale: str) -> list[GridPoint]:
     "Figure 2's teachers, and each one's full-data student in every precision."
-    fig2, full = fig2_grid(scale), TRAIN_SIZES[fig2_presets(scale)["data"]]
-    points = [GridPoint(pt.spec, dict(trial=pt.tags["trial"], precision="fp32")) for pt in fig2 if pt.spec.role == "teacher"]
-    for pt in fig2:
-        if pt.spec.role == "student" and pt.tags["distill_size"] == full:
-            for precision in PRECISIONS:
-                spec = dataclasses.replace(pt.spec, train=dataclasses.replace(pt.spec.train, precision=precision))
-                points.append(GridPoint(spec, dict(trial=pt.tags["trial"], precision=precision)))
-    return points
+    return fig2_student_variants(scale, "precision", {precision: dict(precision=precision) for precision in PRECISIONS})
 

@@ -19,7 +19,7 @@ from ..train import TrainConfig
 
 # %% auto #0
 __all__ = ['FIG2_TEACHER', 'FIG2_STUDENT', 'FIG2_SGD', 'fig2_presets', 'fig2_figure', 'fig2_grid', 'fig2_optimizer_figure',
-           'fig2_optimizer_grid']
+           'fig2_student_variants', 'fig2_optimizer_grid']
 
 # %% ../../nbs/paper/sec4_1_lenet_mnist.ipynb #5e458795
 def fig2_presets(scale: str) -> dict:
@@ -84,16 +84,20 @@ def fig2_optimizer_figure(results: pd.DataFrame):
     return plot_metric_bars(results, "optimizer", ["agreement", "kl", "accuracy"], order=["adam", "sgd"],
                             title="Figure 2's students: Adam against SGD")
 
+def fig2_student_variants(scale: str, variable: str, variants: dict[str, dict]) -> list[GridPoint]:
+    "Figure 2's teachers and, for each, its full-data student once per variant (`TrainConfig` changes), tagged `variable`."
+    fig2, full = fig2_grid(scale), TRAIN_SIZES[fig2_presets(scale)["data"]]
+    baseline = next(iter(variants))  # the teachers are tagged with the first variant
+    points = [GridPoint(pt.spec, {"trial": pt.tags["trial"], variable: baseline}) for pt in fig2 if pt.spec.role == "teacher"]
+    for pt in fig2:
+        if pt.spec.role == "student" and pt.tags["distill_size"] == full:
+            points += [GridPoint(dataclasses.replace(pt.spec, train=dataclasses.replace(pt.spec.train, **changes)),
+                                 {"trial": pt.tags["trial"], variable: name}) for name, changes in variants.items()]
+    return points
+
 @experiment("fig2_optimizer", "Figure 2's students on the whole training set, distilled with Adam and with SGD", "4.1",
             figure=fig2_optimizer_figure)
 def fig2_optimizer_grid(scale: str) -> list[GridPoint]:
     "Figure 2's teachers, their full-data Adam students, and the same students distilled with SGD."
-    fig2, full = fig2_grid(scale), TRAIN_SIZES[fig2_presets(scale)["data"]]
-    points = [GridPoint(pt.spec, dict(trial=pt.tags["trial"], optimizer="adam")) for pt in fig2 if pt.spec.role == "teacher"]
-    for pt in fig2:
-        if pt.spec.role == "student" and pt.tags["distill_size"] == full:
-            sgd = dataclasses.replace(pt.spec, train=dataclasses.replace(pt.spec.train, **FIG2_SGD))
-            points += [GridPoint(pt.spec, dict(trial=pt.tags["trial"], optimizer="adam")),
-                       GridPoint(sgd, dict(trial=pt.tags["trial"], optimizer="sgd"))]
-    return points
+    return fig2_student_variants(scale, "optimizer", {"adam": {}, "sgd": FIG2_SGD})
 
