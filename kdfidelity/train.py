@@ -164,10 +164,13 @@ def native_bf16(device) -> bool:
     return any(probe() for probe in probes if probe is not None)
 
 # %% ../nbs/06_train.ipynb #7babf59b
-def with_normalization(data: ImageDataset | TextDataset | None, normalization: str):
-    "`data` with the per-channel mean and std its images are normalised by: 0.5 and 0.5 for `unitcube`, its own for `mean_std`."
+def _check_normalization(normalization: str):
     if normalization not in NORMALIZATIONS:
         raise TrainConfigError(f"normalization = {normalization!r} is not valid; use one of {', '.join(NORMALIZATIONS)}")
+
+def with_normalization(data: ImageDataset | TextDataset | None, normalization: str):
+    "`data` with the per-channel mean and std its images are normalised by: 0.5 and 0.5 for `unitcube`, its own for `mean_std`."
+    _check_normalization(normalization)
     if not isinstance(data, ImageDataset) or normalization == "mean_std": return data
     channels = data.image_shape[0]
     return dataclasses.replace(data, mean=(0.5,) * channels, std=(0.5,) * channels)
@@ -608,7 +611,7 @@ class TeacherLogitCache:
         if logits.shape[1] != policy.num_views:
             raise TrainConfigError(f"cached logits hold {logits.shape[1]} views but policy {policy!r} has {policy.num_views}")
         if precision not in PRECISIONS: raise TrainConfigError(f"precision = {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
-        with_normalization(None, normalization)  # validates the name
+        _check_normalization(normalization)
         self.logits, self.policy, self.precision, self.normalization = logits, repr(policy), precision, normalization
 
     @property
