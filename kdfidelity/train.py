@@ -37,8 +37,8 @@ from .metrics import model_device, model_inputs, accuracy, ece, evaluate_logits,
 __all__ = ['OPTIMIZERS', 'PRECISIONS', 'NORMALIZATIONS', 'CHECKPOINT_FORMAT', 'TrainConfigError', 'TrainConfig',
            'build_optimizer', 'build_scheduler', 'autocast_context', 'native_bf16', 'with_normalization',
            'training_policy', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'channels_last_layout',
-           'CompileError', 'compiled', 'SpeedOptions', 'train_step', 'TrainResult', 'fit', 'seeded_init',
-           'interpolate_state', 'TeacherLogitCache']
+           'CompileError', 'compiled', 'SpeedOptions', 'train_step', 'train_agreement', 'TrainResult', 'fit',
+           'seeded_init', 'interpolate_state', 'TeacherLogitCache']
 
 # %% ../nbs/06_train.ipynb #556c7168
 OPTIMIZERS = ("sgd", "adam")
@@ -253,7 +253,7 @@ def load_checkpoint(path: Path | str) -> dict:
     return state
 
 # %% ../nbs/06_train.ipynb #1c835eb8
-_STREAMS = {"init": 1, "augmentation": 2, "global": 3}
+_STREAMS = {"init": 1, "augmentation": 2, "global": 3, "train_eval": 4}
 
 def _stream_seed(seed: int, stream: str) -> int:
     "Seed of one random stream of a run; three parts, so it never equals a `BatchIterator` epoch seed `derive_seed(seed, epoch)`."
@@ -420,6 +420,41 @@ def _test_metrics(model, test_data, teacher_test_logits, device) -> dict[str, fl
     if teacher_test_logits is None: return dict(accuracy=accuracy(logits, labels), nll=nll(logits, labels), ece=ece(logits, labels))
     return evaluate_logits(logits, teacher_test_logits, labels)
 
+# %% ../nbs/06_train.ipynb #4a9df55d
+def train_agreement(student: nn.Module,                        # the trained student (evaluated in eval mode)
+                    teacher: nn.Module | None,                 # its teacher (eval mode); None: `teacher_cache` only
+                    data: ImageDataset | TextDataset,          # the distillation data, normalised as in training
+                    policy: Policy | None,                     # the distillation augmentation (None: plain inputs)
+                    seed: int,                                 # seeds the fresh augmentation draws
+                    *,
+                    teacher_cache: TeacherLogitCache | None = None,  # the teacher's logits from this table instead
+                    precision: str = "fp32",                   # the forward passes' precision: the run's, as a table's
+                    batch_size: int = 512,
+                    device=None,                               # where to evaluate (default: where `student` is)
+                   ) -> float:
+    "Top-1 agreement of `student` and `teacher` on `data` under `policy`, both in eval mode on one fresh seeded draw per example (Section 6.1)."
+    device = model_device(student, device)
+    generator = torch.Generator().manual_seed(_stream_seed(seed, "train_eval"))
+    matches, modes, amp = 0, {m: m.training for m in student.modules()}, autocast_context(precision, device)
+    with _borrowed_teacher(teacher, device) as teacher, torch.inference_mode(), amp:
+        student.eval()
+        try:
+            for start in range(0, len(data), batch_size):
+                index = torch.arange(start, min(start + batch_size, len(data)))
+                inputs = data.inputs[index.to(data.device)].to(device)
+                if teacher_cache is not None:  # the cached views are the very draws `policy(x, generator)` makes
+                    views = policy.sample_views(len(index), generator)
+                    x = normalize(policy.apply_views(to_unit_float(inputs), views), data.mean, data.std)
+                    target = teacher_cache.lookup(index, views, device)
+                else:
+                    x = _augmented_inputs(inputs, data, policy, generator, mixed_labels=False)[0]
+                    target = teacher(x)
+                matches += (student(x).argmax(-1) == target.argmax(-1)).sum().item()
+        finally:
+            for m, training in modes.items(): m.training = training
+    return matches / len(data)
+
+
 # %% ../nbs/06_train.ipynb #8ae72b30
 def _progress_enabled(progress: bool | None) -> bool:
     if progress is not None: return bool(progress)
@@ -536,7 +571,7 @@ def fit(model: nn.Module,                                 # the network to train
                 began = time.perf_counter()
                 loss, matched = _train_epoch(step_model, step_teacher, batches, train_data, policy, generator, optimizer, scheduler,
                                              config, amp, channels_last, teacher_cache)
-                train_key = "train_accuracy" if kind == "supervised" else "train_agreement"
+                train_key = "running_train_accuracy" if kind == "supervised" else "running_train_agreement"
                 record = {"epoch": epoch, "train_loss": loss, train_key: matched, "lr": optimizer.param_groups[0]["lr"],
                           "seconds": time.perf_counter() - began}
                 if test_data is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
@@ -550,7 +585,7 @@ def fit(model: nn.Module,                                 # the network to train
                                      "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                      "rng": _rng_state(generator, device), "batches": batches.state_dict(),
                                      "history": history}, path)
-                bar.set_postfix({"epoch": epoch, "loss": f"{loss:.4f}", train_key.removeprefix("train_"): f"{matched:.4f}"})
+                bar.set_postfix({"epoch": epoch, "loss": f"{loss:.4f}", train_key.removeprefix("running_train_"): f"{matched:.4f}"})
                 bar.update(1)
                 if on_epoch is not None: on_epoch(dict(record))
         except _compile_errors() as e:  # raised at the first step: compiling happens when a network first runs
@@ -558,8 +593,12 @@ def fit(model: nn.Module,                                 # the network to train
                                    "(kdfidelity run --no-compile, or compile = false in settings.ini)") from e
         finally:
             bar.close()
+        final = _final(history)
+        if kind == "distillation":  # the paper's train agreement: the final networks, not the running average
+            final["train_agreement"] = train_agreement(model, teacher, train_data, policy, config.seed,
+                                                       teacher_cache=teacher_cache, precision=config.precision, device=device)
     model.eval()
-    return TrainResult(history, _final(history), model, start)
+    return TrainResult(history, final, model, start)
 
 # %% ../nbs/06_train.ipynb #877c5c3b
 def seeded_init(build: Callable[[], nn.Module], seed: int) -> nn.Module:
