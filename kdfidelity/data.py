@@ -27,12 +27,13 @@ from .settings import load_settings, resolve_device
 
 # %% auto #0
 __all__ = ['DIGITS_TEST_FRACTION', 'DIGITS_SPLIT_SEED', 'EMNIST_BYCLASS_TRAIN', 'SPLIT_SIZES', 'SPLITS', 'DATASETS',
-           'TRAIN_SIZES', 'NUM_CLASSES', 'TRAIN_STATS', 'STATS_TOLERANCE', 'STATS_SAMPLE_SIZE', 'IMDB_SEQUENCE_LENGTH',
-           'IMDB_MIN_FREQUENCY', 'PAD', 'UNK', 'IMDB_URL', 'IMDB_MD5', 'ImageDataset', 'channel_stats',
-           'DatasetNotFoundError', 'DatasetDownloadError', 'DatasetCorruptedError', 'one_line', 'load_digits',
-           'load_mnist', 'load_emnist', 'load_svhn', 'load_cifar10', 'load_cifar100', 'load_image_folder',
-           'load_imagenet', 'tokenize', 'Vocabulary', 'encode_sequences', 'TextDataset', 'load_imdb', 'load_dataset',
-           'stratified_subset', 'random_split', 'concat', 'Batch', 'derive_seed', 'epoch_order', 'BatchIterator']
+           'TRAIN_SIZES', 'NUM_CLASSES', 'IMAGE_SHAPES', 'TRAIN_STATS', 'STATS_TOLERANCE', 'STATS_SAMPLE_SIZE',
+           'IMDB_SEQUENCE_LENGTH', 'IMDB_MIN_FREQUENCY', 'PAD', 'UNK', 'IMDB_URL', 'IMDB_MD5', 'ImageDataset',
+           'channel_stats', 'DatasetNotFoundError', 'DatasetDownloadError', 'DatasetCorruptedError', 'one_line',
+           'load_digits', 'load_mnist', 'load_emnist', 'load_svhn', 'load_cifar10', 'load_cifar100',
+           'load_image_folder', 'load_imagenet', 'tokenize', 'Vocabulary', 'encode_sequences', 'TextDataset',
+           'load_imdb', 'load_dataset', 'stratified_subset', 'random_split', 'concat', 'Batch', 'derive_seed',
+           'epoch_order', 'BatchIterator']
 
 # %% ../nbs/01_data.ipynb #c675c102
 def _as_index(indices, n: int, device: torch.device) -> torch.Tensor:
@@ -235,6 +236,8 @@ SPLITS = {name: tuple(sizes) for name, sizes in SPLIT_SIZES.items()}  # each dat
 DATASETS = tuple(SPLITS)
 TRAIN_SIZES: dict[str, int] = {name: sizes["train"] for name, sizes in SPLIT_SIZES.items()}
 NUM_CLASSES = {"digits": 10, "mnist": 10, "emnist": 62, "cifar10": 10, "cifar100": 100, "svhn": 10, "imdb": 2}
+IMAGE_SHAPES = {"digits": (1, 28, 28), "mnist": (1, 28, 28), "emnist": (1, 28, 28), "cifar10": (3, 32, 32),  # C x H x W
+                "cifar100": (3, 32, 32), "svhn": (3, 32, 32), "imagenet": (3, 32, 32)}  # imagenet: at its default image_size
 TRAIN_STATS = {  # per-channel (mean, std) of each train split, in [0, 1] pixel units
     "mnist": ((0.1307,), (0.3081,)),
     "emnist": ((0.1736,), (0.3317,)),

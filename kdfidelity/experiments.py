@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib
+import inspect
 import json
 import os
 import pickle
@@ -23,19 +25,22 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from .data import DatasetNotFoundError, concat, load_dataset, one_line, random_split, stratified_subset
+from .data import (IMAGE_SHAPES, NUM_CLASSES, SPLIT_SIZES, DatasetNotFoundError, concat, load_dataset, one_line,
+                             random_split, stratified_subset)
 from .files import atomic_write, atomic_write_bytes, atomic_write_json, exclusive_lock, remove_stale_temporaries
 from .models import Ensemble, build_model
 from .settings import SCALES, apply_threads, load_settings, resolve_device
-from .metrics import model_device
+from .metrics import evaluate, model_device
 from .train import (CheckpointError, CompileError, SpeedOptions, TeacherLogitCache, TrainConfig, fit,
-                              interpolate_state, seeded_init, training_policy)
+                              interpolate_state, seeded_init, training_policy, with_normalization)
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'RunSpec', 'build_data', 'build_train_data', 'missing_data',
            'RunClaimed', 'ResultsStore', 'stored_teacher_logits', 'run_spec', 'load_model', 'load_teacher', 'GridPoint',
-           'Experiment', 'experiment', 'registered', 'get_experiment', 'by_scale', 'parse_shard', 'shard_points',
+           'Experiment', 'experiment', 'registered', 'get_experiment', 'by_scale', 'independent_score_path',
+           'score_independent', 'planned_size', 'forward_flops', 'grid_cost', 'parse_shard', 'shard_points',
            'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results', 'load_histories',
            'experiment_status', 'summary_table']
 
@@ -144,7 +149,13 @@ def build_data(spec: DataSpec, data_dir: Path | None = None, download: bool | No
 def build_train_data(spec: RunSpec, data_dir: Path | None = None):
     "The run's training (or distillation) data: its sources, concatenated."
     sources = [build_data(d, data_dir) for d in spec.data]
-    return sources[0] if len(sources) == 1 else concat(sources, name="+".join(d.describe() for d in spec.data))
+    if len(sources) == 1: return sources[0]
+    name = " + ".join(d.describe() for d in spec.data)
+    shapes = {d.describe(): "x".join(map(str, s.image_shape)) for d, s in zip(spec.data, sources) if hasattr(s, "image_shape")}
+    if len(shapes) != len(sources) or len(set(shapes.values())) > 1:
+        raise SpecError(f"the distillation data {name} cannot be joined: its sources need images of one shape, got "
+                        + ", ".join(f"{d} {shape}" for d, shape in shapes.items()) + (" and text" if len(shapes) < len(sources) else ""))
+    return concat(sources, name=name)
 
 # %% ../nbs/09_experiments.ipynb #bbe13f5e
 def missing_data(spec: RunSpec, data_dir: Path | None = None) -> str | None:
@@ -309,9 +320,20 @@ def load_teacher(spec: RunSpec, store: ResultsStore, data_dir: Path | None = Non
 # %% ../nbs/09_experiments.ipynb #85f045aa
 @dataclass(frozen=True)
 class GridPoint:
-    "One run of an experiment's grid: the spec and the grid variables (`trial`, `distill_size`, ...) placing it in the figure."
+    "One run of an experiment's grid: the spec, the grid variables (`trial`, `distill_size`, ...) placing it in the figure, and its independent twin."
     spec: RunSpec
     tags: dict
+    independent: RunSpec | None = None  # a student distilled alike from an independent teacher, scored against this one's (Section 3.2)
+
+    def __post_init__(self):
+        twin = self.independent
+        if twin is None: return
+        if not self.spec.teachers or not twin.teachers:
+            raise SpecError(f"grid point {self.tags}: an independent twin compares two students; both need teachers")
+        shared = {t.run_id for t in self.spec.teachers} & {t.run_id for t in twin.teachers}
+        if shared: raise SpecError(f"grid point {self.tags}: the independent twin shares teacher run(s) {', '.join(sorted(shared))}; "
+                                   "its teacher must be trained independently")
+        if twin.test != self.spec.test: raise SpecError(f"grid point {self.tags}: the independent twin is tested on other data")
 
 
 # %% ../nbs/09_experiments.ipynb #20ac175f
@@ -320,14 +342,15 @@ class Experiment:
     "A paper figure or table: its grid of runs at each scale and the recipe that draws its figure from the results."
     name: str
     description: str
-    grid: Callable[[str], list[GridPoint]]
+    grid: Callable[..., list[GridPoint]]  # grid(scale), or grid(scale, data_dir) when the grid depends on what is on disk
     section: str = ""
     figure: Callable[[pd.DataFrame], Any] | None = None  # results frame -> matplotlib Figure
 
-    def points(self, scale: str) -> list[GridPoint]:
-        "The grid at `scale` (validated)."
+    def points(self, scale: str, data_dir: Path | str | None = None) -> list[GridPoint]:
+        "The grid at `scale` (validated); a grid that takes `data_dir` gets it (default: the settings')."
         if scale not in SCALES: raise ValueError(f"unknown scale {scale!r}; valid scales are {', '.join(SCALES)}")
-        return self.grid(scale)
+        if "data_dir" not in inspect.signature(self.grid).parameters: return self.grid(scale)
+        return self.grid(scale, data_dir=Path(data_dir) if data_dir is not None else load_settings().data_dir)
 
     def plot(self, results: pd.DataFrame):
         "This experiment's figure drawn from its `load_results` frame."
@@ -365,6 +388,51 @@ def by_scale(scale: str, **presets):
     if scale not in presets: raise ValueError(f"unknown scale {scale!r}; valid scales are {', '.join(presets)}")
     return presets[scale]
 
+
+# %% ../nbs/09_experiments.ipynb #d7e3bcf6
+def independent_score_path(point: GridPoint, store: ResultsStore) -> Path:
+    "Where the score of `point`'s independent twin against `point`'s teacher is stored."
+    return store.run_dir(point.spec) / "independent" / f"{point.independent.run_id}.json"
+
+def score_independent(point: GridPoint, store: ResultsStore, data_dir: Path | None = None, device=None) -> dict:
+    "`point`'s independent twin scored against `point`'s teacher on `point`'s test set (every metric of `evaluate`); stored once."
+    if point.independent is None: raise SpecError(f"grid point {point.tags} has no independent twin")
+    path = independent_score_path(point, store)
+    if path.exists(): return json.loads(path.read_text())
+    test = with_normalization(build_data(point.spec.test, data_dir), point.spec.train.normalization)
+    teacher, twin = load_teacher(point.spec, store, data_dir), load_model(point.independent, store, data_dir)
+    score = evaluate(twin, teacher, test, device=device)
+    atomic_write_json(path, score)
+    return score
+
+
+# %% ../nbs/09_experiments.ipynb #c1af14ce
+def planned_size(spec: DataSpec) -> int:
+    "How many examples `spec` selects, from the published split sizes (no data is read)."
+    if spec.size is not None: return spec.size
+    return -(-SPLIT_SIZES[spec.name][spec.split] // spec.parts)  # a part of parts: the larger of the sizes random_split gives
+
+@functools.lru_cache(maxsize=None)
+def _forward_flops(model: str, options: str, num_classes: int, image_shape: tuple[int, ...]) -> int:
+    net = build_model(model, num_classes, **json.loads(options)).eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad(): net(torch.zeros(1, *image_shape))
+    return counter.get_total_flops()
+
+def forward_flops(spec: RunSpec) -> int | None:
+    "FLOPs of one forward pass of `spec`'s network on one example (None for text, whose cost depends on lengths)."
+    shape = IMAGE_SHAPES.get(spec.data[0].name)
+    if shape is None: return None
+    return _forward_flops(spec.model, json.dumps(spec.model_options, sort_keys=True), NUM_CLASSES[spec.test.name], shape)
+
+def grid_cost(points: Iterable[GridPoint]) -> dict:
+    "The number of runs `points` need (teachers included) and their estimated training FLOPs (None when some cannot be estimated)."
+    runs, total = _runs_in_order(points), 0
+    for spec in runs:
+        costs = [forward_flops(spec), *(forward_flops(t) for t in spec.teachers)]
+        if None in costs: return dict(runs=len(runs), flops=None)
+        examples = sum(planned_size(d) for d in spec.data) * spec.train.epochs
+        total += examples * (3 * costs[0] + sum(costs[1:]))
+    return dict(runs=len(runs), flops=float(total))
 
 # %% ../nbs/09_experiments.ipynb #a17b5c4f
 def parse_shard(text: str) -> tuple[int, int]:
@@ -404,6 +472,7 @@ class ExperimentReport:
     already_done: list[str] = field(default_factory=list)
     skipped: list[tuple[dict, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (run id, one line saying why)
+    scored: list[str] = field(default_factory=list)  # students whose independent twin was scored here
 
 def _label(spec: RunSpec, tags: dict | None) -> str:
     what = ", ".join(f"{k}={v}" for k, v in (tags or {}).items() if k != "distill_data")
@@ -423,6 +492,19 @@ def _train_one(spec: RunSpec, store: ResultsStore, log, discard_broken_checkpoin
         if not discard_broken_checkpoints: raise
         log(f"    {e}; discarding it and starting the run over")
         return run_spec(spec, store, discard_checkpoint=True, **run_options)
+
+def _score_independents(points: list[GridPoint], store: ResultsStore, report: ExperimentReport, log, data_dir, device):
+    "Score the independent twins of finished students that have no score yet (twins trained in another shard wait for it)."
+    todo = [pt for pt in points if pt.independent is not None and store.is_done(pt.spec) and store.is_done(pt.independent)
+            and not independent_score_path(pt, store).exists()]
+    if todo: log(f"scoring {len(todo)} independent student(s) against the teachers of their twins")
+    for pt in todo:
+        try:
+            score_independent(pt, store, data_dir, device)
+            report.scored.append(pt.spec.run_id)
+        except Exception as e:
+            report.failed.append((pt.independent.run_id, f"scoring it against {pt.spec.run_id}'s teacher: {one_line(e)}"))
+            log(f"    {report.failed[-1][1]}")
 
 def run_experiment(name: str,                            # a registered experiment (`kdfidelity list`)
                    scale: str | None = None,             # smoke, cpu or paper (default: settings.ini)
@@ -447,7 +529,7 @@ def run_experiment(name: str,                            # a registered experime
     log = log or (lambda msg: None)
     report = ExperimentReport(name, scale)
     points = []
-    for pt in shard_points(get_experiment(name).points(scale), shard):
+    for pt in shard_points(get_experiment(name).points(scale, run_options["data_dir"]), shard):
         reason = missing_data(pt.spec, run_options["data_dir"])
         if reason: report.skipped.append((pt.tags, reason))
         else: points.append(pt)
@@ -482,37 +564,50 @@ def run_experiment(name: str,                            # a registered experime
             log(f"    {spec.run_id} done in {time.time() - start:.1f}s: {summary}")
         if pending and not progressed: time.sleep(poll_seconds)
     report.failed = list(failed.items())
+    _score_independents(points, store, report, log, run_options["data_dir"], run_options["device"])
     return report
 
 # %% ../nbs/09_experiments.ipynb #6184ffe7
 def _store(results_dir) -> ResultsStore: return ResultsStore(results_dir or load_settings().results_dir)
 
-def load_results(name: str, scale: str | None = None, results_dir: Path | str | None = None) -> pd.DataFrame:
-    "Final metrics of the finished runs of experiment `name` at `scale`, one row per grid point."
+def load_results(name: str,                              # a registered experiment
+                 scale: str | None = None,               # default: settings.ini
+                 results_dir: Path | str | None = None,  # default: settings.ini
+                 *,
+                 independent: bool = False,              # add a row per scored independent twin (role "independent")
+                 data_dir: Path | str | None = None,     # for grids that depend on what is on disk (default: settings.ini)
+                ) -> pd.DataFrame:
+    "Final metrics of the finished runs of experiment `name` at `scale`, one row per grid point (and per independent twin)."
     scale = scale or load_settings().scale
-    store, points = _store(results_dir), get_experiment(name).points(scale)
+    store, points = _store(results_dir), get_experiment(name).points(scale, data_dir)
     rows = [dict(experiment=name, scale=scale, run_id=pt.spec.run_id, role=pt.spec.role, **pt.tags, **store.final(pt.spec))
             for pt in points if store.is_done(pt.spec)]
+    if independent:
+        rows += [dict(experiment=name, scale=scale, run_id=pt.independent.run_id, role="independent", **pt.tags,
+                      **json.loads(independent_score_path(pt, store).read_text()))
+                 for pt in points if pt.independent is not None and independent_score_path(pt, store).exists()]
     results = pd.DataFrame(rows)
     results.attrs["grid_columns"] = list(dict.fromkeys(k for pt in points for k in pt.tags))  # what summary_table groups by
     return results
 
 # %% ../nbs/09_experiments.ipynb #a8aa5718
-def load_histories(name: str, scale: str | None = None, results_dir: Path | str | None = None) -> pd.DataFrame:
+def load_histories(name: str, scale: str | None = None, results_dir: Path | str | None = None, *,
+                   data_dir: Path | str | None = None) -> pd.DataFrame:
     "Per-epoch logs of the experiment's runs (finished or in progress), one row per run and epoch."
     scale = scale or load_settings().scale
     store = _store(results_dir)
     rows = [dict(experiment=name, scale=scale, run_id=pt.spec.run_id, role=pt.spec.role, **pt.tags, **record)
-            for pt in get_experiment(name).points(scale) for record in store.history(pt.spec)]
+            for pt in get_experiment(name).points(scale, data_dir) for record in store.history(pt.spec)]
     return pd.DataFrame(rows)
 
 # %% ../nbs/09_experiments.ipynb #985693b6
-def experiment_status(name: str, scale: str | None = None, results_dir: Path | str | None = None) -> dict[str, list[str]]:
+def experiment_status(name: str, scale: str | None = None, results_dir: Path | str | None = None, *,
+                      data_dir: Path | str | None = None) -> dict[str, list[str]]:
     "Run ids of the experiment's runs (teachers included) that are `done`, `partial` or `missing`."
     scale = scale or load_settings().scale
     store = _store(results_dir)
     status = {"done": [], "partial": [], "missing": []}
-    for spec in _runs_in_order(get_experiment(name).points(scale)):
+    for spec in _runs_in_order(get_experiment(name).points(scale, data_dir)):
         d = store.run_dir(spec)
         key = ("done" if store.is_done(spec) else
                "partial" if (d / "checkpoint.pt").exists() or (d / "history.jsonl").exists() else "missing")
@@ -521,7 +616,7 @@ def experiment_status(name: str, scale: str | None = None, results_dir: Path | s
 
 # %% ../nbs/09_experiments.ipynb #9b1c795d
 METRIC_COLUMNS = ("accuracy", "nll", "ece", "agreement", "kl", "teacher_accuracy", "train_loss", "train_agreement",
-                  "train_accuracy")
+                  "running_train_agreement", "running_train_accuracy")
 
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     "Mean and std over trials of each metric, per role and grid position."
