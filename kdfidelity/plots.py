@@ -258,19 +258,22 @@ def _zoom_limits(low: float, high: float) -> tuple[float, float]:
 
 def plot_metric_bars(df: pd.DataFrame, category: str, metrics: str | Sequence[str], *, hue: str | None = None,
                      order: Sequence | None = None, hue_order: Sequence | None = None, highlight_best: bool = False,
-                     zoom: bool = True, role: str | None = "student", trial: str | None = "trial",
+                     zoom: bool = True, role: str | None = "student", reference_role: str | None = None,
+                     trial: str | None = "trial",
                      ncols: int | None = None, panel_size: tuple[float, float] = (3.2, 2.6), scale: str | None = None,
                      title: str | None = None) -> Figure:
-    "One panel per metric: bars of the mean over trials per `category` (and `hue`) level with +- std error bars."
+    "One panel per metric: bars of the mean over trials per `category` (and `hue`) level with +- std error bars; rows of `reference_role` as markers on them."
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     if not metrics: raise PlotError("metrics is empty; name at least one metric column")
     if highlight_best and hue: raise PlotError("highlight_best colours single bars; use it with hue=None")
     _require_columns(df, [category, *metrics, *([hue] if hue else [])])
     scale = figure_scale(df, scale)
+    reference = _select_role(df, reference_role) if reference_role is not None else None
     df = _select_role(df, role)
     categories = _levels(df[category], order)
     levels = _levels(df[hue], hue_order) if hue else [None]
-    _check_one_row_per_trial(df, [category, *([hue] if hue else [])], trial)
+    for rows in (df, reference):
+        if rows is not None: _check_one_row_per_trial(rows, [category, *([hue] if hue else [])], trial)
     colours, width = sns.color_palette(PALETTE, max(len(levels), 3)), 0.8 / len(levels)
     with paper_style():
         fig, axes = _panel_grid(len(metrics), ncols, panel_size)
@@ -283,10 +286,19 @@ def plot_metric_bars(df: pd.DataFrame, category: str, metrics: str | Sequence[st
                 bar_colours = [colour] * len(categories)
                 if highlight_best and np.isfinite(mean).any():
                     bar_colours[int(np.nanargmin(mean) if metric in LOWER_IS_BETTER else np.nanargmax(mean))] = colours[2]
-                ax.bar(np.arange(len(categories)) - 0.4 + width * (i + 0.5), mean, width, yerr=std, color=bar_colours,
+                positions = np.arange(len(categories)) - 0.4 + width * (i + 0.5)
+                ax.bar(positions, mean, width, yerr=std, color=bar_colours,
                        label=None if level is None else _level_text(level), capsize=2,
                        error_kw=dict(elinewidth=0.8, capthick=0.8, ecolor="0.2"))
                 low, high = min(low, np.nanmin(mean - std)), max(high, np.nanmax(mean + std))
+                if reference is not None and reference[metric].notna().any():
+                    ref_rows = reference if level is None else reference[reference[hue] == level]
+                    ref = summarize_trials(ref_rows, [category], metric).set_index(category).reindex(categories)
+                    ref_mean, ref_std = factor * ref["mean"].to_numpy(), factor * ref["std"].to_numpy()
+                    ax.errorbar(positions, ref_mean, yerr=ref_std, fmt="D", markersize=3.5, color="0.1", markerfacecolor="white",
+                                elinewidth=0.8, capsize=1.5, label=reference_role if i == 0 else None, zorder=3)
+                    if np.isfinite(ref_mean).any():
+                        low, high = min(low, np.nanmin(ref_mean - ref_std)), max(high, np.nanmax(ref_mean + ref_std))
             names = [_level_text(c) for c in categories]
             rotate = len(categories) > 4 or max(map(len, names)) > 8
             ax.set_xticks(np.arange(len(categories)), names, rotation=35 if rotate else 0, ha="right" if rotate else "center",
