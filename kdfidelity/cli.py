@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from .experiments import (experiment_status, get_experiment, load_results, parse_shard,
+from .experiments import (SpecError, experiment_status, get_experiment, grid_cost, load_results, parse_shard,
                                     registered, run_experiment, speed_from_settings, summary_table)
 from .files import atomic_write_bytes, exclusive_lock, remove_stale_temporaries
 from .settings import SCALES, SettingsError, load_settings, resolve_device
 from .train import CheckpointError, TrainConfigError
 
 # %% auto #0
-__all__ = ['SHOWN_METRICS', 'CLIError', 'figure_dir', 'format_table', 'report', 'cmd_list', 'cmd_run', 'cmd_status', 'cmd_plot',
-           'build_parser', 'main', 'console_main']
+__all__ = ['SHOWN_METRICS', 'MAX_DEFAULT_WORKERS', 'CLIError', 'figure_dir', 'format_table', 'report', 'cmd_list',
+           'default_workers', 'cmd_run', 'cmd_status', 'cmd_plot', 'build_parser', 'main', 'console_main']
 
 # %% ../nbs/11_cli.ipynb #a4729c0d
 class CLIError(Exception):
@@ -53,7 +55,7 @@ def figure_dir(results_dir: Path, name: str, scale: str) -> Path:
     return Path(results_dir) / name / scale
 
 # %% ../nbs/11_cli.ipynb #b468fcbb
-SHOWN_METRICS = ("accuracy", "agreement", "kl", "nll", "ece", "train_agreement", "train_accuracy", "teacher_accuracy")
+SHOWN_METRICS = ("accuracy", "agreement", "kl", "nll", "ece", "train_agreement", "running_train_accuracy", "teacher_accuracy")
 
 def format_table(table: pd.DataFrame) -> str:
     "The headline columns of a summary table as aligned text, each `mean ± std` over trials."
@@ -86,11 +88,46 @@ def cmd_list(args, settings):
     experiments = sorted(registered().items())
     width = max(len(name) for name, _ in experiments)
     for name, exp in experiments:
-        counts = ", ".join(f"{s} {len({r for pt in exp.points(s) for r in _run_ids(pt.spec)})}" for s in SCALES)
+        costs = {s: grid_cost(exp.points(s, settings.data_dir)) for s in SCALES}
+        counts = ", ".join(f"{s} {c['runs']}" + (f" ({c['flops']:.1e} FLOP)" if c["flops"] else "") for s, c in costs.items())
         print(f"{name:<{width}}  {exp.description}  [runs: {counts}]")
 
-def _run_ids(spec):
-    return [spec.run_id, *(r for t in spec.teachers for r in _run_ids(t))]
+MAX_DEFAULT_WORKERS = 8
+
+def default_workers(device) -> int:
+    "How many processes `kdfidelity run` trains with by default: one single-threaded worker per CPU core (at most 8) on a CPU, one on an accelerator."
+    if device.type != "cpu": return 1
+    return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
+
+def _worker_command(args, settings, index: int) -> list[str]:
+    "The command line of worker `index`: this `run`, as one single-process worker that leaves the report to its parent."
+    argv = ["--results-dir", str(settings.results_dir), "--data-dir", str(settings.data_dir), "run", args.experiment,
+            "--scale", args.scale or settings.scale, "--shard", args.shard, "--workers", "1", "--worker-index", str(index)]
+    if args.device: argv += ["--device", args.device]
+    if args.quiet: argv.append("--quiet")
+    if args.discard_broken_checkpoints: argv.append("--discard-broken-checkpoints")
+    if args.compile is not None: argv.append("--compile" if args.compile else "--no-compile")
+    return [sys.executable, "-c", "from kdfidelity.cli import console_main; console_main()", *argv]
+
+def _die_with_parent():
+    "In a worker, before it starts: ask Linux to SIGKILL it when its parent dies, so a killed `run` leaves no orphans."
+    import ctypes, signal
+    try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
+
+def _run_workers(args, settings, workers: int) -> int:
+    "Run `args`' experiment in `workers` processes that share the results store (its claims keep them apart); the worst exit status."
+    threads = max(1, (settings.threads or os.cpu_count() or 1) // workers)
+    env = {**os.environ, "KDFIDELITY_THREADS": str(threads)}
+    if not args.quiet: print(f"training in {workers} worker processes of {threads} thread(s) each", flush=True)
+    on_linux = sys.platform.startswith("linux")
+    children = [subprocess.Popen(_worker_command(args, settings, k), env=env, preexec_fn=_die_with_parent if on_linux else None)
+                for k in range(workers)]
+    try:
+        return max(child.wait() for child in children)
+    finally:
+        for child in children:
+            if child.poll() is None: child.terminate()
 
 def cmd_run(args, settings):
     exp, scale = _experiment(args.experiment), _scale(args, settings)
@@ -99,17 +136,25 @@ def cmd_run(args, settings):
     try: device = resolve_device(args.device or settings.device)
     except SettingsError as e: raise CLIError(str(e)) from None
     results_dir = _check_writable(settings.results_dir)
+    workers = args.workers or settings.workers or default_workers(device)
+    if workers < 1: raise CLIError(f"--workers {workers} must be at least 1")
+    if workers > 1:
+        status = _run_workers(args, settings, workers)
+        if status == 2: return 2  # a worker has said what is wrong
+        report(exp.name, scale, results_dir)
+        return status
+    prefix = "" if args.worker_index is None else f"[worker {args.worker_index}] "
     result = run_experiment(exp.name, scale, shard=shard, device=device, results_dir=results_dir,
                             data_dir=settings.data_dir, progress=None if not args.quiet else False,
                             discard_broken_checkpoints=args.discard_broken_checkpoints,
                             speed=speed_from_settings(settings, **({} if args.compile is None else {"compile": args.compile})),
-                            log=None if args.quiet else (lambda msg: print(msg, flush=True)))
+                            log=None if args.quiet else (lambda msg: print(prefix + msg, flush=True)))
     if result.skipped and not (result.trained or result.already_done):
         raise CLIError(f"no run of {exp.name} at scale {scale} can start: {result.skipped[0][1]}")
-    print(f"{exp.name} at scale {scale}: {len(result.trained)} run(s) trained now, {len(result.already_done)} already done"
+    print(f"{prefix}{exp.name} at scale {scale}: {len(result.trained)} run(s) trained now, {len(result.already_done)} already done"
           + (f", {len(result.skipped)} skipped" if result.skipped else "")
           + (f", {len(result.failed)} failed" if result.failed else ""))
-    report(exp.name, scale, results_dir)
+    if args.worker_index is None: report(exp.name, scale, results_dir)
     if result.failed:
         print(f"{len(result.failed)} run(s) of {exp.name} failed; the rest of the grid ran:", file=sys.stderr)
         for run_id, why in result.failed: print(f"  {run_id}: {why}", file=sys.stderr)
@@ -149,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="start over any run whose checkpoint is damaged or belongs to another run")
             p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                            help="torch.compile the networks: faster steps after a one-off compile per run (default: settings.ini)")
+            p.add_argument("--workers", type=int, default=None,
+                           help=f"processes that train the grid together (default: one per CPU core, at most "
+                                f"{MAX_DEFAULT_WORKERS}, on a CPU; one on a GPU; workers in settings.ini)")
+            p.add_argument("--worker-index", type=int, default=None, help=argparse.SUPPRESS)  # set for the workers of --workers
         p.set_defaults(func=func)
     return parser
 
@@ -156,11 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     "Entry point of the `kdfidelity` console script; returns the exit status."
     parser = build_parser()
     args = parser.parse_args(argv)
+    warnings.formatwarning = lambda message, *rest, **kw: f"kdfidelity: warning: {message}\n"  # one line, no source line
     try:
         cwd_relative = lambda p: str(Path(p).expanduser().resolve()) if p else None  # flags are relative to where you are
         settings = load_settings(data_dir=cwd_relative(args.data_dir), results_dir=cwd_relative(args.results_dir))
         return args.func(args, settings) or 0
-    except (CLIError, SettingsError, CheckpointError, TrainConfigError) as e:
+    except (CLIError, SettingsError, SpecError, CheckpointError, TrainConfigError) as e:
         print(f"kdfidelity: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:  # a dataset that is not on disk

@@ -26,7 +26,7 @@ SECTION = "kdfidelity"
 ENV_PREFIX = "KDFIDELITY_"
 
 DEFAULTS = dict(data_dir="data", results_dir="results", device="auto", scale="cpu",
-                threads="0", allow_download="false", channels_last="true", compile="false", teacher_cache="true")
+                threads="0", workers="0", allow_download="false", channels_last="true", compile="false", teacher_cache="true")
 
 class SettingsError(ValueError):
     "A settings value that cannot be used; the message names the key, the value and what is valid."
@@ -40,6 +40,7 @@ class Settings:
     device: str = "auto"
     scale: str = "cpu"
     threads: int = 0
+    workers: int = 0             # processes `kdfidelity run` trains with; 0: one per CPU core on a CPU, one on a GPU
     allow_download: bool = False
     channels_last: bool = True
     compile: bool = False
@@ -64,10 +65,10 @@ def _parse_bool(key, raw, origin):
     if v in _FALSE: return False
     raise SettingsError(f"{origin}: {key} = {raw!r} is not a boolean; use true or false")
 
-def _parse_threads(raw, origin):
+def _parse_count(key, raw, origin, zero_means):
     try: n = int(str(raw).strip())
     except ValueError: n = -1
-    if n < 0: raise SettingsError(f"{origin}: threads = {raw!r} must be a non-negative integer (0 keeps torch's default)")
+    if n < 0: raise SettingsError(f"{origin}: {key} = {raw!r} must be a non-negative integer (0 {zero_means})")
     return n
 
 def _check_scale(scale, origin="settings"):
@@ -83,7 +84,8 @@ def _check_device_name(name, origin="settings"):
 def _validated(s: Settings) -> Settings:
     origin = str(s.source) if s.source else "settings"
     _check_scale(s.scale, origin); _check_device_name(s.device, origin)
-    if s.threads < 0: raise SettingsError(f"{origin}: threads = {s.threads} must be >= 0")
+    for key in ("threads", "workers"):
+        if getattr(s, key) < 0: raise SettingsError(f"{origin}: {key} = {getattr(s, key)} must be >= 0")
     return s
 
 # %% ../nbs/00_settings.ipynb #08a5a5c8
@@ -126,7 +128,8 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] = os.en
     return _validated(Settings(
         data_dir=_path("data_dir"), results_dir=_path("results_dir"),
         device=raw["device"].strip(), scale=raw["scale"].strip(),
-        threads=_parse_threads(raw["threads"], origin),
+        threads=_parse_count("threads", raw["threads"], origin, "keeps torch's default"),
+        workers=_parse_count("workers", raw["workers"], origin, "chooses by device"),
         **{key: _parse_bool(key, raw[key], origin) for key in ("allow_download", "channels_last", "compile", "teacher_cache")},
         source=source))
 

@@ -13,7 +13,7 @@ def kdfidelity_env(tmp_path: Path, **extra) -> dict:
     "Environment for a `kdfidelity` subprocess: its own settings file, results and data directories under `tmp_path`."
     settings = tmp_path / "settings.ini"
     if not settings.exists():
-        settings.write_text("[kdfidelity]\ndata_dir = data\nresults_dir = results\ndevice = cpu\nscale = smoke\nthreads = 1\n")
+        settings.write_text("[kdfidelity]\ndata_dir = data\nresults_dir = results\ndevice = cpu\nscale = smoke\nthreads = 1\nworkers = 1\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KDFIDELITY_")}
     env.update(KDFIDELITY_SETTINGS=str(settings), MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **extra)
     return env

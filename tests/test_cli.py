@@ -65,7 +65,7 @@ def test_list_names_every_experiment_with_run_counts(tmp_path):
     out = run_cli(["list"], tmp_path)
     assert out.returncode == 0, out.stderr
     line = next(l for l in out.stdout.splitlines() if l.startswith("fig2 "))
-    assert "Figure 2" in line and re.search(r"smoke \d+, cpu \d+, paper \d+", line)
+    assert "Figure 2" in line and re.search(r"smoke \d+ \([\d.]+e\+\d+ FLOP\), cpu \d+ .*, paper \d+ ", line)
     names = {l.split()[0] for l in out.stdout.splitlines()}
     assert {"fig2", "fig2_optimizer", "precision"} <= names  # declared in kdfidelity/paper/, found by the registry
 
