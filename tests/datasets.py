@@ -1,6 +1,6 @@
 """Small datasets written in the on-disk layouts that `kdfidelity.data` reads, for tests that need files but no network.
 
-    from datasets import write_mnist, write_emnist, write_cifar100
+    from datasets import write_mnist, write_emnist, write_cifar100, write_cifar10_test
     root = write_mnist(tmp_path, n_train=200, n_test=50)      # root/MNIST/raw/*-ubyte
     train = load_dataset("mnist", "train", data_dir=root)
 
@@ -92,4 +92,18 @@ def write_cifar100(root: Path | str, n_train: int, n_test: int, seed: int = 0) -
     meta = {"fine_label_names": [f"class_{i}" for i in range(100)],
             "coarse_label_names": [f"group_{i}" for i in range(20)]}
     (folder / "meta").write_bytes(pickle.dumps(meta))
+    return Path(root)
+
+
+def write_cifar10_test(root: Path | str, n_test: int, seed: int = 0) -> Path:
+    """CIFAR-10's `test_batch` and `batches.meta` pickles (10 classes, 3 x 32 x 32) in `root/cifar-10-batches-py`, no train batches.
+
+    Returns `root`: the layout of `../shared/data`, whose CIFAR-10 is the test split alone (an OOD pool)."""
+    folder = Path(root) / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    _, (_, images, labels) = _splits(0, n_test, 10, (3, 32, 32), seed)
+    batch = {"data": images.reshape(len(images), -1), "labels": labels.tolist(),
+             "filenames": [f"generated_{i}.png" for i in range(len(labels))], "batch_label": "generated test batch"}
+    (folder / "test_batch").write_bytes(pickle.dumps(batch))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class_{i}" for i in range(10)]}))
     return Path(root)

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import kdfidelity_command, kdfidelity_env, run_cli
 
 
@@ -16,12 +18,17 @@ def _finals(results: Path) -> dict:
             for d in (results / "runs").iterdir() if (d / "final.json").exists()}
 
 
+def _independent_scores(results: Path) -> dict:
+    "(student, twin) -> the twin's score against the student's teacher, for every stored independent score."
+    return {(f.parent.parent.name, f.stem): json.loads(f.read_text()) for f in (results / "runs").glob("*/independent/*.json")}
+
+
 def _weights(results: Path) -> dict:
     return {d.name: (d / "model.pt").read_bytes() for d in (results / "runs").iterdir() if (d / "model.pt").exists()}
 
 
-def _start(tmp_path: Path) -> subprocess.Popen:
-    return subprocess.Popen([*kdfidelity_command(), "run", "fig2", "--scale", "smoke"], cwd=tmp_path,
+def _start(tmp_path: Path, experiment: str) -> subprocess.Popen:
+    return subprocess.Popen([*kdfidelity_command(), "run", experiment, "--scale", "smoke"], cwd=tmp_path,
                             env=kdfidelity_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -34,15 +41,16 @@ def _wait_for_training(results: Path, proc: subprocess.Popen, timeout=120.0) -> 
     return False
 
 
-def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path):
+@pytest.mark.parametrize("experiment", ["fig2", "fig3"])  # LeNet-5 students; ResNet students of ensembles, every policy
+def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path, experiment):
     reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
     reference_dir.mkdir(); killed_dir.mkdir()
-    reference = run_cli(["run", "fig2", "--scale", "smoke"], reference_dir)
+    reference = run_cli(["run", experiment, "--scale", "smoke"], reference_dir)
     assert reference.returncode == 0, reference.stdout + reference.stderr
 
     rng, kills = random.Random(0), 0
     for attempt in range(6):
-        proc = _start(killed_dir)
+        proc = _start(killed_dir, experiment)
         if not _wait_for_training(killed_dir / "results", proc):
             proc.communicate(); break  # it finished before training began: nothing left to interrupt
         time.sleep(rng.uniform(0.0, 1.5))
@@ -51,10 +59,11 @@ def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path):
         proc.communicate()
     assert kills >= 2, "the smoke run finished too fast to be interrupted; the test proves nothing"
 
-    final = run_cli(["run", "fig2", "--scale", "smoke"], killed_dir)
+    final = run_cli(["run", experiment, "--scale", "smoke"], killed_dir)
     assert final.returncode == 0, final.stdout + final.stderr
     assert _finals(killed_dir / "results") == _finals(reference_dir / "results")
     assert _weights(killed_dir / "results") == _weights(reference_dir / "results")
+    assert _independent_scores(killed_dir / "results") == _independent_scores(reference_dir / "results")
     leftovers = list((killed_dir / "results").rglob("*.tmp"))
     assert not leftovers, f"temporary files were left behind: {leftovers}"
 
