@@ -70,7 +70,7 @@ def format_table(table: pd.DataFrame) -> str:
 def report(name: str, scale: str, results_dir: Path) -> tuple[pd.DataFrame, Path | None]:
     "Print the summary table of `name` at `scale`, save it as CSV and draw its figure as PNG (when any run is done)."
     from kdfidelity.plots import save_figure
-    results = load_results(name, scale, results_dir)
+    results = load_results(name, scale, results_dir, independent=True)  # independent twins, where the grid has them
     table = summary_table(results)
     print(format_table(table))
     if results.empty: return table, None

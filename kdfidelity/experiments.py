@@ -40,7 +40,7 @@ from .train import (CheckpointError, CompileError, SpeedOptions, TeacherLogitCac
 __all__ = ['EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'RunSpec', 'build_data', 'build_train_data', 'missing_data',
            'RunClaimed', 'ResultsStore', 'stored_teacher_logits', 'run_spec', 'load_model', 'load_teacher', 'GridPoint',
            'Experiment', 'experiment', 'registered', 'get_experiment', 'by_scale', 'independent_score_path',
-           'score_independent', 'planned_size', 'forward_flops', 'grid_cost', 'parse_shard', 'shard_points',
+           'score_independent', 'parse_shard', 'shard_points', 'planned_size', 'forward_flops', 'grid_cost',
            'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results', 'load_histories',
            'experiment_status', 'summary_table']
 
@@ -406,34 +406,6 @@ def score_independent(point: GridPoint, store: ResultsStore, data_dir: Path | No
     return score
 
 
-# %% ../nbs/09_experiments.ipynb #c1af14ce
-def planned_size(spec: DataSpec) -> int:
-    "How many examples `spec` selects, from the published split sizes (no data is read)."
-    if spec.size is not None: return spec.size
-    return -(-SPLIT_SIZES[spec.name][spec.split] // spec.parts)  # a part of parts: the larger of the sizes random_split gives
-
-@functools.lru_cache(maxsize=None)
-def _forward_flops(model: str, options: str, num_classes: int, image_shape: tuple[int, ...]) -> int:
-    net = build_model(model, num_classes, **json.loads(options)).eval()
-    with FlopCounterMode(display=False) as counter, torch.no_grad(): net(torch.zeros(1, *image_shape))
-    return counter.get_total_flops()
-
-def forward_flops(spec: RunSpec) -> int | None:
-    "FLOPs of one forward pass of `spec`'s network on one example (None for text, whose cost depends on lengths)."
-    shape = IMAGE_SHAPES.get(spec.data[0].name)
-    if shape is None: return None
-    return _forward_flops(spec.model, json.dumps(spec.model_options, sort_keys=True), NUM_CLASSES[spec.test.name], shape)
-
-def grid_cost(points: Iterable[GridPoint]) -> dict:
-    "The number of runs `points` need (teachers included) and their estimated training FLOPs (None when some cannot be estimated)."
-    runs, total = _runs_in_order(points), 0
-    for spec in runs:
-        costs = [forward_flops(spec), *(forward_flops(t) for t in spec.teachers)]
-        if None in costs: return dict(runs=len(runs), flops=None)
-        examples = sum(planned_size(d) for d in spec.data) * spec.train.epochs
-        total += examples * (3 * costs[0] + sum(costs[1:]))
-    return dict(runs=len(runs), flops=float(total))
-
 # %% ../nbs/09_experiments.ipynb #a17b5c4f
 def parse_shard(text: str) -> tuple[int, int]:
     "`'i/n'` -> `(i, n)` with 0 <= i < n."
@@ -461,6 +433,34 @@ def _runs_in_order(points: Iterable[GridPoint]) -> list[RunSpec]:
         seen.add(spec.run_id); order.append(spec)
     for pt in points: visit(pt.spec)
     return order
+
+# %% ../nbs/09_experiments.ipynb #c1af14ce
+def planned_size(spec: DataSpec) -> int:
+    "How many examples `spec` selects, from the published split sizes (no data is read)."
+    if spec.size is not None: return spec.size
+    return -(-SPLIT_SIZES[spec.name][spec.split] // spec.parts)  # a part of parts: the larger of the sizes random_split gives
+
+@functools.lru_cache(maxsize=None)
+def _forward_flops(model: str, options: str, num_classes: int, image_shape: tuple[int, ...]) -> int:
+    net = build_model(model, num_classes, **json.loads(options)).eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad(): net(torch.zeros(1, *image_shape))
+    return counter.get_total_flops()
+
+def forward_flops(spec: RunSpec) -> int | None:
+    "FLOPs of one forward pass of `spec`'s network on one example (None for text, whose cost depends on lengths)."
+    shape = IMAGE_SHAPES.get(spec.data[0].name)
+    if shape is None: return None
+    return _forward_flops(spec.model, json.dumps(spec.model_options, sort_keys=True), NUM_CLASSES[spec.test.name], shape)
+
+def grid_cost(points: Iterable[GridPoint]) -> dict:
+    "The number of runs `points` need (teachers included) and their estimated training FLOPs (None when some cannot be estimated)."
+    runs, total = _runs_in_order(points), 0
+    for spec in runs:
+        costs = [forward_flops(spec), *(forward_flops(t) for t in spec.teachers)]
+        if None in costs: return dict(runs=len(runs), flops=None)
+        examples = sum(planned_size(d) for d in spec.data) * spec.train.epochs
+        total += examples * (3 * costs[0] + sum(costs[1:]))
+    return dict(runs=len(runs), flops=float(total))
 
 # %% ../nbs/09_experiments.ipynb #e7c0d100
 @dataclass

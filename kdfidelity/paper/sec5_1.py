@@ -107,6 +107,10 @@ def sec5_1_points(scale: str, data_dir: Path | str | None = None, policies=None,
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #ea4a3de4
 FIG11_METRICS = ("accuracy", "nll", "ece", "agreement", "kl")
 
+def _independent(results: pd.DataFrame) -> str | None:
+    "The role the figures draw as markers: the independent twins, once any is scored."
+    return "independent" if "role" in results and (results["role"] == "independent").any() else None
+
 def _policy_names(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     "`results` with the figures' policy names, and those names in the grid's order."
     order = [label for key, (_, _, label) in SEC5_1_POLICIES.items() if key in set(results.get("policy", ()))]
@@ -116,14 +120,14 @@ def _policy_names(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def fig3_figure(results: pd.DataFrame):
     "Figure 3: test accuracy and test agreement per distillation policy (m = 5 teacher), independent students as markers."
     named, order = _policy_names(results)
-    return plot_metric_bars(named, "policy", ["accuracy", "agreement"], order=order, reference_role="independent",
+    return plot_metric_bars(named, "policy", ["accuracy", "agreement"], order=order, reference_role=_independent(results),
                             panel_size=(5.2, 3.0), title="Augmentation during distillation (Figure 3)")
 
 def fig11_figure(results: pd.DataFrame):
     "Figure 11: all five metrics per policy and ensemble size m, independent students as markers."
     named, order = _policy_names(results)
-    return plot_metric_bars(named, "policy", list(FIG11_METRICS), hue="m", order=order, reference_role="independent",
-                            ncols=1, panel_size=(8.0, 2.6), title="Every metric, every policy, m in {1, 3, 5} (Figure 11)")
+    return plot_metric_bars(named, "policy", list(FIG11_METRICS), hue="m", order=order, reference_role=_independent(results),
+                            ncols=1, panel_size=(8.0, 2.6), title="Every metric, every policy, every ensemble size (Figure 11)")
 
 def fig5_augmentation_figure(results: pd.DataFrame):
     "Figure 5, right: train agreement (final networks, eval mode, on fresh augmented draws) per policy and m."
