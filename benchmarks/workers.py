@@ -2,8 +2,8 @@
 
     python benchmarks/workers.py --workers 2 --threads 1      # what `kdfidelity run` does by default on a 2-core CPU
     python benchmarks/workers.py --workers 1 --threads 2      # one process using both cores
-    farm-bench -n 3 --timeout 1800 -- python benchmarks/workers.py --workers 2 --threads 1 \
-        --vs 'python benchmarks/workers.py --workers 1 --threads 2'
+    farm-bench -n 2 --warmup 0 --timeout 1500 --vs 'python benchmarks/workers.py --workers 1 --threads 2' \
+        -- python benchmarks/workers.py --workers 2 --threads 1
 
 The workload is a slice of the `cpu` grid of Section 5.1 (real CIFAR-100 from `--data-dir`): the first three members
 of trials 0 and 1 and the two m = 3 Baseline students they teach, every run cut to one epoch, so the mix of supervised

@@ -138,6 +138,8 @@ def cmd_run(args, settings):
     results_dir = _check_writable(settings.results_dir)
     workers = args.workers or settings.workers or default_workers(device)
     if workers < 1: raise CLIError(f"--workers {workers} must be at least 1")
+    if workers > 1 and not exp.grid.__module__.startswith("kdfidelity."):
+        workers = 1  # registered by the caller (a notebook, a script): a fresh worker process would not know it
     if workers > 1:
         status = _run_workers(args, settings, workers)
         if status == 2: return 2  # a worker has said what is wrong

@@ -499,6 +499,7 @@ def _score_independents(points: list[GridPoint], store: ResultsStore, report: Ex
             and not independent_score_path(pt, store).exists()]
     if todo: log(f"scoring {len(todo)} independent student(s) against the teachers of their twins")
     for pt in todo:
+        if independent_score_path(pt, store).exists(): continue  # another process scored it meanwhile
         try:
             score_independent(pt, store, data_dir, device)
             report.scored.append(pt.spec.run_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
@@ -75,7 +76,12 @@ def sec5_1_members(scale: str, trial: int) -> list[RunSpec]:
     return [RunSpec(p["model"], (_data(p, "train"),), _data(p, "test"), dataclasses.replace(config, seed=100 * trial + k),
                     dict(p["model_options"]), seed=100 * trial + k) for k in range(max(p["ensemble_sizes"]))]
 
-def sec5_1_student(scale: str, trial: int, policy: str, m: int, data_dir: Path | str | None = None) -> RunSpec:
+def sec5_1_student(scale: str,                          # smoke, cpu or paper
+                   trial: int,                          # whose members teach it
+                   policy: str,                         # a key of SEC5_1_POLICIES
+                   m: int,                              # the ensemble size, one of the scale's
+                   data_dir: Path | str | None = None,  # where to look for the OOD pool (default: settings.ini)
+                  ) -> RunSpec:
     "The student of `trial` distilled under `policy` (a key of `SEC5_1_POLICIES`) from the first `m` members of that trial."
     if policy not in SEC5_1_POLICIES:
         raise SpecError(f"unknown Section 5.1 policy {policy!r}; valid policies are {', '.join(SEC5_1_POLICIES)}")
@@ -88,7 +94,11 @@ def sec5_1_student(scale: str, trial: int, policy: str, m: int, data_dir: Path |
     return RunSpec(p["model"], data, _data(p, "test"), config, dict(p["model_options"]),
                    teachers=tuple(sec5_1_members(scale, trial)[:m]), seed=1000 + trial)
 
-def sec5_1_points(scale: str, data_dir: Path | str | None = None, policies=None, ensemble_sizes=None) -> list[GridPoint]:
+def sec5_1_points(scale: str,                           # smoke, cpu or paper
+                  data_dir: Path | str | None = None,   # where to look for the OOD pool (default: settings.ini)
+                  policies: Sequence[str] | None = None,  # keys of SEC5_1_POLICIES (default: all, in order)
+                  ensemble_sizes: Sequence[int] | None = None,  # default: the scale's
+                 ) -> list[GridPoint]:
     "Every member and student of Section 5.1 at `scale`; each student's independent twin is the next trial's."
     p = sec5_1_presets(scale)
     policies = list(SEC5_1_POLICIES) if policies is None else list(policies)
