@@ -142,7 +142,7 @@ def fig11_figure(results: pd.DataFrame):
 def fig5_augmentation_figure(results: pd.DataFrame):
     "Figure 5, right: train agreement (final networks, eval mode, on fresh augmented draws) per policy and m."
     named, order = _policy_names(results)
-    return plot_metric_bars(named, "policy", ["train_agreement"], hue="m", order=order, panel_size=(5.6, 3.0),
+    return plot_metric_bars(named, "policy", ["train_agreement"], hue="m", order=order, panel_size=(8.0, 3.0),
                             title="Train agreement under augmentation (Figure 5, right)")
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #82036521
