@@ -67,10 +67,10 @@ def format_table(table: pd.DataFrame) -> str:
     with pd.option_context("display.width", 250, "display.max_columns", 50):
         return shown.to_string()
 
-def report(name: str, scale: str, results_dir: Path) -> tuple[pd.DataFrame, Path | None]:
+def report(name: str, scale: str, results_dir: Path, data_dir: Path | None = None) -> tuple[pd.DataFrame, Path | None]:
     "Print the summary table of `name` at `scale`, save it as CSV and draw its figure as PNG (when any run is done)."
     from kdfidelity.plots import save_figure
-    results = load_results(name, scale, results_dir, independent=True)  # independent twins, where the grid has them
+    results = load_results(name, scale, results_dir, independent=True, data_dir=data_dir)  # twins, where the grid has them
     table = summary_table(results)
     print(format_table(table))
     if results.empty: return table, None
@@ -143,7 +143,7 @@ def cmd_run(args, settings):
     if workers > 1:
         status = _run_workers(args, settings, workers)
         if status == 2: return 2  # a worker has said what is wrong
-        report(exp.name, scale, results_dir)
+        report(exp.name, scale, results_dir, settings.data_dir)
         return status
     prefix = "" if args.worker_index is None else f"[worker {args.worker_index}] "
     result = run_experiment(exp.name, scale, shard=shard, device=device, results_dir=results_dir,
@@ -156,7 +156,7 @@ def cmd_run(args, settings):
     print(f"{prefix}{exp.name} at scale {scale}: {len(result.trained)} run(s) trained now, {len(result.already_done)} already done"
           + (f", {len(result.skipped)} skipped" if result.skipped else "")
           + (f", {len(result.failed)} failed" if result.failed else ""))
-    if args.worker_index is None: report(exp.name, scale, results_dir)
+    if args.worker_index is None: report(exp.name, scale, results_dir, settings.data_dir)
     if result.failed:
         print(f"{len(result.failed)} run(s) of {exp.name} failed; the rest of the grid ran:", file=sys.stderr)
         for run_id, why in result.failed: print(f"  {run_id}: {why}", file=sys.stderr)
@@ -164,14 +164,14 @@ def cmd_run(args, settings):
 
 def cmd_status(args, settings):
     exp, scale = _experiment(args.experiment), _scale(args, settings)
-    status = experiment_status(exp.name, scale, settings.results_dir)
+    status = experiment_status(exp.name, scale, settings.results_dir, data_dir=settings.data_dir)  # --data-dir decides the OOD pool
     print(f"{exp.name} at scale {scale}: " + ", ".join(f"{len(ids)} {key}" for key, ids in status.items()))
     for key in ("partial", "missing"):
         if status[key]: print(f"  {key}: {' '.join(status[key])}")
 
 def cmd_plot(args, settings):
     exp, scale = _experiment(args.experiment), _scale(args, settings)
-    table, _ = report(exp.name, scale, _check_writable(settings.results_dir))
+    table, _ = report(exp.name, scale, _check_writable(settings.results_dir), settings.data_dir)
     if table.empty: raise CLIError(f"no finished runs of {exp.name} at scale {scale}; run `kdfidelity run {exp.name} --scale {scale}` first")
 
 # %% ../nbs/11_cli.ipynb #003e1fb4
