@@ -592,8 +592,14 @@ def stratified_subset(dataset: ImageDataset | TextDataset, n: int, seed: int) ->
               for c in present for idx in [torch.nonzero(labels == c).flatten()]]
     return dataset.subset(torch.cat(chosen).sort().values)
 
+def _interleaved_owners(sizes: Sequence[int]) -> np.ndarray:
+    "Part indices, `sizes[j]` of part j, ordered so that every prefix holds each part in proportion to its size (within one)."
+    times = np.concatenate([(np.arange(s) + 0.5) / s for s in sizes if s])  # the t-th example of part j is due at (t + 1/2) / size_j
+    owners = np.repeat(np.arange(len(sizes)), sizes)
+    return owners[np.argsort(times, kind="stable")]
+
 def random_split(dataset: ImageDataset | TextDataset, parts: int | Sequence[float], seed: int) -> list:
-    "Disjoint random parts of `dataset` that cover it: `parts` equal parts, or one part per fraction in `parts`."
+    "Disjoint random parts of `dataset` that cover it, stratified by class: `parts` equal parts, or one part per fraction in `parts`."
     n = len(dataset)
     if isinstance(parts, (int, np.integer)):
         if not 1 <= parts <= n: raise ValueError(f"random_split: parts = {parts} must lie in [1, {n}] (the dataset's size)")
@@ -604,7 +610,9 @@ def random_split(dataset: ImageDataset | TextDataset, parts: int | Sequence[floa
             raise ValueError(f"random_split: fractions {list(parts)} must be positive and sum to 1")
     sizes = _largest_remainder(fractions, n)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return [dataset.subset(chunk.sort().values) for chunk in torch.split(order, sizes)]
+    by_class = order[torch.argsort(dataset.labels.cpu()[order], stable=True)]  # each class's examples shuffled, one class after another
+    owners = torch.from_numpy(_interleaved_owners(sizes))  # dealt out in turn, so every class splits in the parts' proportions
+    return [dataset.subset(by_class[owners == j].sort().values) for j in range(len(sizes))]
 
 def concat(datasets: Sequence[ImageDataset], name: str | None = None) -> ImageDataset:
     "`datasets` one after another, on the first one's device, normalised like the first; num_classes is their maximum."
