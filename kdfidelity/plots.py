@@ -8,6 +8,7 @@ Docs: https://kdfidelity.github.io/kdfidelity/plots.html.md"""
 from __future__ import annotations
 
 import os
+import textwrap
 from contextlib import contextmanager
 from itertools import cycle
 from math import ceil
@@ -28,8 +29,9 @@ from .files import atomic_write
 
 # %% auto #0
 __all__ = ['METRIC_LABELS', 'LOWER_IS_BETTER', 'VARIABLE_LABELS', 'PALETTE', 'SAVE_FORMATS', 'PlotError', 'metric_label',
-           'display_factor', 'variable_label', 'paper_style', 'summarize_trials', 'figure_scale', 'plot_metric_curves',
-           'plot_metric_bars', 'plot_surfaces', 'plot_surface', 'plot_history', 'save_figure']
+           'display_factor', 'variable_label', 'paper_style', 'summarize_trials', 'figure_scale', 'panel_grid',
+           'note_panel', 'finish_figure', 'plot_metric_curves', 'plot_metric_bars', 'plot_surfaces', 'plot_surface',
+           'plot_history', 'save_figure']
 
 # %% ../nbs/10_plots.ipynb #c9a6f8bb
 METRIC_LABELS: dict[str, str] = {
@@ -178,6 +180,27 @@ def _state_scale(fig: Figure, scale: str, title: str | None = None):
     strip = 0.2 / fig.get_figheight()  # keep the corner text clear of tick labels
     fig.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
 
+# %% ../nbs/10_plots.ipynb #e32ee22e
+def panel_grid(n: int, ncols: int | None = None, panel_size: tuple[float, float] = (3.0, 2.4)) -> tuple[Figure, list]:
+    "An empty figure of `n` panels, `ncols` per row (default: one row), in the figures' style, to compose plots into (their `axes=`)."
+    with paper_style(): return _panel_grid(n, ncols, panel_size)
+
+def note_panel(ax, text: str, title: str | None = None):
+    "Turn panel `ax` into a note that says `text` (why its results are missing), under the optional `title`."
+    width = max(12, int(11 * ax.get_position().width * ax.figure.get_figwidth()))  # characters that fit across the panel
+    with paper_style():
+        ax.set(xticks=[], yticks=[]); ax.grid(False)
+        ax.text(0.5, 0.5, "\n".join(textwrap.fill(line, width, break_on_hyphens=False) for line in text.split("\n")), ha="center", va="center",
+                transform=ax.transAxes, fontsize="small", color="0.3")
+        if title: ax.set_title(title)
+
+def finish_figure(fig: Figure, scale: str, *, title: str | None = None, legend_title: str | None = None) -> Figure:
+    "A composed figure's furniture, once for all its panels: one legend (under `legend_title`), the optional title, the scale in the corner."
+    with paper_style():
+        _figure_legend(fig, fig.axes, legend_title)
+        _state_scale(fig, scale, title)
+    return fig
+
 # %% ../nbs/10_plots.ipynb #9e9f7a12
 def _line_with_band(ax, stats: pd.DataFrame, x: str, factor: float, colour, label: str, **line_kw):
     xs, mean, std = stats[x].to_numpy(), factor * stats["mean"].to_numpy(), factor * stats["std"].to_numpy()
@@ -211,27 +234,43 @@ def _teacher_stats(rows: pd.DataFrame, keys: list[str], column: str, trial: str 
         rows = per_trial.first().reset_index()
     return summarize_trials(rows, keys, column)
 
+def _target_panels(axes: Sequence | None, n: int, ncols: int | None, panel_size) -> tuple[Figure, list, bool]:
+    "The panels to draw `n` metrics into: a new figure's, or the caller's `axes` (composed: the caller adds the furniture)."
+    if axes is None: return (*_panel_grid(n, ncols, panel_size), False)
+    axes = list(axes)
+    if len(axes) != n: raise PlotError(f"axes has {len(axes)} panel(s) but there are {n} metric(s) to draw; pass one panel per metric")
+    return axes[0].figure, axes, True
+
+def _reference_line(ax, rows: pd.DataFrame, x: str, metric: str, colour):
+    "The means over trials of `rows` (independent students, say) as a dotted line with white diamonds, unlabelled."
+    if rows.empty or not rows[metric].notna().any(): return
+    stats = summarize_trials(rows, [x], metric)
+    ax.plot(stats[x], display_factor(metric) * stats["mean"], linestyle=":", marker="D", markersize=3.5, markerfacecolor="white",
+            color=colour, linewidth=1.2, zorder=3)
+
 def plot_metric_curves(df: pd.DataFrame, x: str, metrics: str | Sequence[str], *, hue: str | None = None,
                        hue_order: Sequence | None = None, teacher_metrics: Mapping[str, str] | bool | None = None,
                        teacher_by_hue: bool = False, role: str | None = "student", trial: str | None = "trial",
-                       log_x: bool = False, markers: bool = True, ncols: int | None = None,
-                       panel_size: tuple[float, float] = (3.0, 2.4), scale: str | None = None,
-                       title: str | None = None) -> Figure:
-    "One panel per metric against grid variable `x`: mean +- std over trials per `hue` level, with an optional teacher line."
+                       reference_role: str | None = None, log_x: bool = False, markers: bool = True,
+                       ncols: int | None = None, panel_size: tuple[float, float] = (3.0, 2.4), scale: str | None = None,
+                       title: str | None = None, axes: Sequence | None = None) -> Figure:
+    "One panel per metric against grid variable `x`: mean +- std over trials per `hue` level, an optional teacher line, rows of `reference_role` dotted."
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     if not metrics: raise PlotError("metrics is empty; name at least one metric column")
     _require_columns(df, [x, *metrics, *([hue] if hue else [])])
     scale = figure_scale(df, scale)
+    reference = _select_role(df, reference_role) if reference_role is not None else None
     df = _select_role(df, role)
     teacher = _teacher_columns(df, metrics, teacher_metrics)
     _require_columns(df, list(teacher.values()))
     if log_x and (not pd.api.types.is_numeric_dtype(df[x]) or (df[x].dropna() <= 0).any()):
         raise PlotError(f"log_x needs positive numbers in column {x!r}; it has {_values_text(sorted(pd.unique(df[x].dropna()))[:5])}")
     levels = _levels(df[hue], hue_order) if hue else [None]
-    _check_one_row_per_trial(df, [x, *([hue] if hue else [])], trial)
+    for rows in (df, reference):
+        if rows is not None: _check_one_row_per_trial(rows, [x, *([hue] if hue else [])], trial)
     colours = sns.color_palette(PALETTE, max(len(levels), 1))
     with paper_style():
-        fig, axes = _panel_grid(len(metrics), ncols, panel_size)
+        fig, axes, composed = _target_panels(axes, len(metrics), ncols, panel_size)
         for ax, metric in zip(axes, metrics):
             factor = display_factor(metric)
             by_level = [(level, colour, df if level is None else df[df[hue] == level]) for level, colour in zip(levels, colours)]
@@ -239,16 +278,21 @@ def plot_metric_curves(df: pd.DataFrame, x: str, metrics: str | Sequence[str], *
                 stats = summarize_trials(rows, [x], metric)
                 _line_with_band(ax, stats, x, factor, colour, "Student" if level is None else _level_text(level),
                                 marker="o" if markers else None, markersize=3.5)
+                if reference is not None:
+                    _reference_line(ax, reference if level is None else reference[reference[hue] == level], x, metric, colour)
             if metric in teacher:
                 for level, colour, rows in by_level if teacher_by_hue and hue else [(None, "0.2", df)]:
                     _line_with_band(ax, _teacher_stats(rows, [x], teacher[metric], trial), x, factor, colour,
                                     "Teacher" if level is None else f"Teacher ({_level_text(level)})",
                                     linestyle="--", linewidth=1.2)
+            if reference is not None and reference[metric].notna().any():  # one legend entry for the dotted lines of every level
+                ax.plot([], [], linestyle=":", marker="D", markersize=3.5, markerfacecolor="white", color="0.3", label=reference_role)
             ax.set_xlabel(variable_label(x)); ax.set_ylabel(metric_label(metric))
             if log_x: ax.set_xscale("log")
             _label_x_ticks(ax, df[x])
-        _figure_legend(fig, axes, variable_label(hue) if hue else None)
-        _state_scale(fig, scale, title)
+        if not composed:
+            _figure_legend(fig, axes, variable_label(hue) if hue else None)
+            _state_scale(fig, scale, title)
     return fig
 
 # %% ../nbs/10_plots.ipynb #f8e847a8
@@ -261,7 +305,7 @@ def plot_metric_bars(df: pd.DataFrame, category: str, metrics: str | Sequence[st
                      zoom: bool = True, role: str | None = "student", reference_role: str | None = None,
                      trial: str | None = "trial",
                      ncols: int | None = None, panel_size: tuple[float, float] = (3.2, 2.6), scale: str | None = None,
-                     title: str | None = None) -> Figure:
+                     title: str | None = None, axes: Sequence | None = None) -> Figure:
     "One panel per metric: bars of the mean over trials per `category` (and `hue`) level with +- std error bars; rows of `reference_role` as markers on them."
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     if not metrics: raise PlotError("metrics is empty; name at least one metric column")
@@ -276,7 +320,7 @@ def plot_metric_bars(df: pd.DataFrame, category: str, metrics: str | Sequence[st
         if rows is not None: _check_one_row_per_trial(rows, [category, *([hue] if hue else [])], trial)
     colours, width = sns.color_palette(PALETTE, max(len(levels), 3)), 0.8 / len(levels)
     with paper_style():
-        fig, axes = _panel_grid(len(metrics), ncols, panel_size)
+        fig, axes, composed = _target_panels(axes, len(metrics), ncols, panel_size)
         for ax, metric in zip(axes, metrics):
             factor, low, high = display_factor(metric), np.inf, -np.inf
             for i, (level, colour) in enumerate(zip(levels, colours)):
@@ -306,8 +350,9 @@ def plot_metric_bars(df: pd.DataFrame, category: str, metrics: str | Sequence[st
             ax.grid(False, axis="x")
             ax.set_xlabel(variable_label(category)); ax.set_ylabel(metric_label(metric))
             if zoom and np.isfinite([low, high]).all(): ax.set_ylim(*_zoom_limits(low, high))
-        _figure_legend(fig, axes, variable_label(hue) if hue else None)
-        _state_scale(fig, scale, title)
+        if not composed:
+            _figure_legend(fig, axes, variable_label(hue) if hue else None)
+            _state_scale(fig, scale, title)
     return fig
 
 # %% ../nbs/10_plots.ipynb #114afd86
