@@ -88,6 +88,8 @@ def cmd_list(args, settings):
     experiments = sorted(registered().items())
     width = max(len(name) for name, _ in experiments)
     for name, exp in experiments:
+        if exp.sources:
+            print(f"{name:<{width}}  {exp.description}  [trains nothing: drawn from {', '.join(exp.sources)}]"); continue
         costs = {s: grid_cost(exp.points(s, settings.data_dir)) for s in SCALES}
         counts = ", ".join(f"{s} {c['runs']}" + (f" ({c['flops']:.1e} FLOP)" if c["flops"] else "") for s, c in costs.items())
         print(f"{name:<{width}}  {exp.description}  [runs: {counts}]")
@@ -166,12 +168,18 @@ def cmd_status(args, settings):
     exp, scale = _experiment(args.experiment), _scale(args, settings)
     status = experiment_status(exp.name, scale, settings.results_dir, data_dir=settings.data_dir)  # --data-dir decides the OOD pool
     print(f"{exp.name} at scale {scale}: " + ", ".join(f"{len(ids)} {key}" for key, ids in status.items()))
+    if exp.sources:
+        unknown = [s for s in exp.sources if s not in registered()]
+        print(f"  drawn from {', '.join(exp.sources)}" + (f" ({', '.join(unknown)} not registered yet)" if unknown else ""))
     for key in ("partial", "missing"):
         if status[key]: print(f"  {key}: {' '.join(status[key])}")
 
 def cmd_plot(args, settings):
     exp, scale = _experiment(args.experiment), _scale(args, settings)
     table, _ = report(exp.name, scale, _check_writable(settings.results_dir), settings.data_dir)
+    if table.empty and exp.sources:
+        raise CLIError(f"no finished runs of {', '.join(exp.sources)} (which {exp.name} is drawn from) at scale {scale}; "
+                       f"run them first, e.g. `kdfidelity run {exp.sources[-1]} --scale {scale}`")
     if table.empty: raise CLIError(f"no finished runs of {exp.name} at scale {scale}; run `kdfidelity run {exp.name} --scale {scale}` first")
 
 # %% ../nbs/11_cli.ipynb #003e1fb4

@@ -39,10 +39,10 @@ from .train import (CheckpointError, CompileError, SpeedOptions, TeacherLogitCac
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'RunSpec', 'build_data', 'build_train_data', 'missing_data',
            'RunClaimed', 'ResultsStore', 'stored_teacher_logits', 'run_spec', 'load_model', 'load_teacher', 'GridPoint',
-           'Experiment', 'experiment', 'registered', 'get_experiment', 'by_scale', 'independent_score_path',
-           'score_independent', 'parse_shard', 'shard_points', 'planned_size', 'forward_flops', 'grid_cost',
-           'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results', 'load_histories',
-           'experiment_status', 'summary_table']
+           'Experiment', 'experiment', 'composite_experiment', 'registered', 'get_experiment', 'by_scale',
+           'independent_score_path', 'score_independent', 'parse_shard', 'shard_points', 'planned_size',
+           'forward_flops', 'grid_cost', 'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results',
+           'load_histories', 'experiment_status', 'summary_table']
 
 # %% ../nbs/09_experiments.ipynb #0c72887e
 class SpecError(ValueError):
@@ -345,6 +345,7 @@ class Experiment:
     grid: Callable[..., list[GridPoint]]  # grid(scale), or grid(scale, data_dir) when the grid depends on what is on disk
     section: str = ""
     figure: Callable[[pd.DataFrame], Any] | None = None  # results frame -> matplotlib Figure
+    sources: tuple[str, ...] = ()  # drawn from these experiments' results: no grid of its own, nothing to train
 
     def points(self, scale: str, data_dir: Path | str | None = None) -> list[GridPoint]:
         "The grid at `scale` (validated); a grid that takes `data_dir` gets it (default: the settings')."
@@ -367,6 +368,15 @@ def experiment(name: str, description: str, section: str = "", figure: Callable[
         EXPERIMENTS[name] = Experiment(name, description, grid, section, figure)
         return grid
     return register
+
+def _no_runs(scale: str) -> list[GridPoint]: return []
+
+def composite_experiment(name: str, description: str, sources: Sequence[str], section: str = "",
+                         figure: Callable[[pd.DataFrame], Any] | None = None) -> Experiment:
+    "Register experiment `name`, drawn by `figure` from the results of the experiments `sources`; it trains nothing of its own."
+    if not sources: raise ValueError(f"composite experiment {name!r} needs at least one source experiment")
+    EXPERIMENTS[name] = Experiment(name, description, _no_runs, section, figure, tuple(sources))
+    return EXPERIMENTS[name]
 
 # %% ../nbs/09_experiments.ipynb #b85ef7fb
 def registered() -> dict[str, Experiment]:
@@ -529,6 +539,9 @@ def run_experiment(name: str,                            # a registered experime
                        speed=speed or speed_from_settings(settings), progress=progress)
     log = log or (lambda msg: None)
     report = ExperimentReport(name, scale)
+    if get_experiment(name).sources:
+        log(f"{name} trains nothing of its own: it is drawn from the results of {', '.join(get_experiment(name).sources)}")
+        return report
     points = []
     for pt in shard_points(get_experiment(name).points(scale, run_options["data_dir"]), shard):
         reason = missing_data(pt.spec, run_options["data_dir"])
@@ -580,6 +593,7 @@ def load_results(name: str,                              # a registered experime
                 ) -> pd.DataFrame:
     "Final metrics of the finished runs of experiment `name` at `scale`, one row per grid point (and per independent twin)."
     scale = scale or load_settings().scale
+    if get_experiment(name).sources: return _source_results(get_experiment(name), scale, results_dir, independent, data_dir)
     store, points = _store(results_dir), get_experiment(name).points(scale, data_dir)
     rows = [dict(experiment=name, scale=scale, run_id=pt.spec.run_id, role=pt.spec.role, **pt.tags, **store.final(pt.spec))
             for pt in points if store.is_done(pt.spec)]
@@ -589,6 +603,21 @@ def load_results(name: str,                              # a registered experime
                  for pt in points if pt.independent is not None and independent_score_path(pt, store).exists()]
     results = pd.DataFrame(rows)
     results.attrs["grid_columns"] = list(dict.fromkeys(k for pt in points for k in pt.tags))  # what summary_table groups by
+    return results
+
+# %% ../nbs/09_experiments.ipynb #d963c55b
+def _source_results(composite: Experiment, scale: str, results_dir, independent: bool, data_dir) -> pd.DataFrame:
+    "The results of each of `composite`'s sources in one frame; `attrs['sources']` says how far each has run (None: not registered)."
+    frames, progress = [], {}
+    for source in composite.sources:
+        if source not in registered(): progress[source] = None; continue
+        frames.append(load_results(source, scale, results_dir, independent=independent, data_dir=data_dir))
+        status = experiment_status(source, scale, results_dir, data_dir=data_dir)
+        progress[source] = dict(done=len(status["done"]), runs=sum(map(len, status.values())))
+    found = [f for f in frames if not f.empty]
+    results = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+    columns = ["experiment", *dict.fromkeys(c for f in found for c in f.attrs["grid_columns"])]
+    results.attrs = dict(grid_columns=[c for c in columns if c in results], sources=progress)
     return results
 
 # %% ../nbs/09_experiments.ipynb #a8aa5718
@@ -604,11 +633,12 @@ def load_histories(name: str, scale: str | None = None, results_dir: Path | str 
 # %% ../nbs/09_experiments.ipynb #985693b6
 def experiment_status(name: str, scale: str | None = None, results_dir: Path | str | None = None, *,
                       data_dir: Path | str | None = None) -> dict[str, list[str]]:
-    "Run ids of the experiment's runs (teachers included) that are `done`, `partial` or `missing`."
+    "Run ids of the experiment's runs (teachers included; a composite's: its registered sources') that are `done`, `partial` or `missing`."
     scale = scale or load_settings().scale
-    store = _store(results_dir)
+    store, exp = _store(results_dir), get_experiment(name)
+    sources = [get_experiment(s) for s in exp.sources if s in registered()] if exp.sources else [exp]
     status = {"done": [], "partial": [], "missing": []}
-    for spec in _runs_in_order(get_experiment(name).points(scale, data_dir)):
+    for spec in _runs_in_order(pt for source in sources for pt in source.points(scale, data_dir)):
         d = store.run_dir(spec)
         key = ("done" if store.is_done(spec) else
                "partial" if (d / "checkpoint.pt").exists() or (d / "history.jsonl").exists() else "missing")
