@@ -21,8 +21,8 @@ from ..train import TrainConfig
 
 # %% auto #0
 __all__ = ['SEC5_1_POLICIES', 'FIG5_POLICIES', 'FIG11_METRICS', 'sec5_1_presets', 'ood_pool', 'sec5_1_members', 'sec5_1_student',
-           'sec5_1_points', 'fig3_figure', 'fig11_figure', 'fig5_augmentation_figure', 'fig3_grid', 'fig11_grid',
-           'fig5_augmentation_grid']
+           'sec5_1_points', 'independent_role', 'fig3_figure', 'fig11_figure', 'fig5_augmentation_figure', 'fig3_grid',
+           'fig11_grid', 'fig5_augmentation_grid']
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #000f4d53
 def sec5_1_presets(scale: str) -> dict:
@@ -117,7 +117,7 @@ def sec5_1_points(scale: str,                           # smoke, cpu or paper
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #ea4a3de4
 FIG11_METRICS = ("accuracy", "nll", "ece", "agreement", "kl")
 
-def _independent(results: pd.DataFrame) -> str | None:
+def independent_role(results: pd.DataFrame) -> str | None:
     "The role the figures draw as markers: the independent twins, once any is scored."
     return "independent" if "role" in results and (results["role"] == "independent").any() else None
 
@@ -130,20 +130,20 @@ def _policy_names(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def fig3_figure(results: pd.DataFrame):
     "Figure 3: test accuracy and test agreement per distillation policy (m = 5 teacher), independent students as markers."
     named, order = _policy_names(results)
-    return plot_metric_bars(named, "policy", ["accuracy", "agreement"], order=order, reference_role=_independent(results),
+    return plot_metric_bars(named, "policy", ["accuracy", "agreement"], order=order, reference_role=independent_role(results),
                             panel_size=(5.2, 3.0), title="Augmentation during distillation (Figure 3)")
 
 def fig11_figure(results: pd.DataFrame):
     "Figure 11: all five metrics per policy and ensemble size m, independent students as markers."
     named, order = _policy_names(results)
-    return plot_metric_bars(named, "policy", list(FIG11_METRICS), hue="m", order=order, reference_role=_independent(results),
+    return plot_metric_bars(named, "policy", list(FIG11_METRICS), hue="m", order=order, reference_role=independent_role(results),
                             ncols=1, panel_size=(8.0, 2.6), title="Every metric, every policy, every ensemble size (Figure 11)")
 
-def fig5_augmentation_figure(results: pd.DataFrame):
-    "Figure 5, right: train agreement (final networks, eval mode, on fresh augmented draws) per policy and m."
+def fig5_augmentation_figure(results: pd.DataFrame, axes=None):
+    "Figure 5, right: train agreement (final networks, eval mode, on fresh augmented draws) per policy and m (into `axes`, one panel, if given)."
     named, order = _policy_names(results)
     return plot_metric_bars(named, "policy", ["train_agreement"], hue="m", order=order, panel_size=(8.0, 3.0),
-                            title="Train agreement under augmentation (Figure 5, right)")
+                            title="Train agreement under augmentation (Figure 5, right)", axes=axes)
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #82036521
 @experiment("fig3", "ResNet students under ten augmentation policies, m = 5 teacher, CIFAR-100 (Figure 3)", "5.1",
