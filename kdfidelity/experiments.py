@@ -509,10 +509,13 @@ def _score_independents(points: list[GridPoint], store: ResultsStore, report: Ex
             and not independent_score_path(pt, store).exists()]
     if todo: log(f"scoring {len(todo)} independent student(s) against the teachers of their twins")
     for pt in todo:
-        if independent_score_path(pt, store).exists(): continue  # another process scored it meanwhile
+        path = independent_score_path(pt, store)
         try:
-            score_independent(pt, store, data_dir, device)
+            with exclusive_lock(path.with_suffix(".lock"), blocking=False):  # workers finishing together share the scoring out
+                if path.exists(): continue  # another process scored it meanwhile
+                score_independent(pt, store, data_dir, device)
             report.scored.append(pt.spec.run_id)
+        except BlockingIOError: continue  # another process is scoring it now
         except Exception as e:
             report.failed.append((pt.independent.run_id, f"scoring it against {pt.spec.run_id}'s teacher: {one_line(e)}"))
             log(f"    {report.failed[-1][1]}")
