@@ -22,15 +22,19 @@ PUBLIC = {
     "experiments": ["DataSpec", "RunSpec", "GridPoint", "ResultsStore", "run_experiment", "load_results",
                     "experiment_status", "summary_table", "EXPERIMENTS", "parse_shard", "shard_points", "Experiment",
                     "experiment", "registered", "get_experiment", "by_scale", "speed_from_settings", "score_independent",
-                    "independent_score_path", "grid_cost", "planned_size", "forward_flops"],
-    "plots": ["plot_metric_curves", "plot_metric_bars", "plot_surface", "plot_history", "save_figure"],
+                    "independent_score_path", "grid_cost", "planned_size", "forward_flops", "composite_experiment"],
+    "plots": ["plot_metric_curves", "plot_metric_bars", "plot_surface", "plot_history", "save_figure", "panel_grid",
+              "note_panel", "finish_figure"],
     "cli": ["main", "default_workers"],
     "paper.sec4_1": ["fig2_presets", "fig2_grid", "fig2_figure", "FIG2_TEACHER", "FIG2_STUDENT", "fig2_optimizer_grid",
                      "fig2_student_variants"],
     "paper.precision": ["precision_grid", "precision_figure"],
     "paper.sec5_1": ["sec5_1_presets", "SEC5_1_POLICIES", "FIG5_POLICIES", "ood_pool", "sec5_1_members", "sec5_1_student",
                      "sec5_1_points", "fig3_grid", "fig11_grid", "fig5_augmentation_grid", "fig3_figure", "fig11_figure",
-                     "fig5_augmentation_figure"],
+                     "fig5_augmentation_figure", "independent_role"],
+    "paper.sec5_2": ["sec5_2_presets", "SPLITS", "FIG4_TAU", "half", "sec5_2_members", "sec5_2_student", "sec5_2_points",
+                     "fig4_grid", "fig4_figure", "fig5_recycling_figure"],
+    "paper.sec6_1": ["FIG5_PANELS", "FIG5", "fig5_figure"],
 }
 
 

@@ -1,0 +1,53 @@
+"""Figure 5 is drawn from other experiments' runs and trains none of its own; Figure 4's grid reruns as a no-op and
+refuses in one line data too small for its halves."""
+from pathlib import Path
+
+from conftest import run_cli
+from datasets import write_cifar100
+
+
+def _run_dirs(results: Path) -> set[str]:
+    return {d.name for d in (results / "runs").iterdir()} if (results / "runs").exists() else set()
+
+
+def test_fig5_trains_nothing_and_says_what_is_missing(tmp_path):
+    listed = run_cli(["list"], tmp_path)
+    assert "[trains nothing: drawn from fig1, fig4, fig5_augmentation]" in listed.stdout, listed.stdout + listed.stderr
+
+    status = run_cli(["status", "fig5"], tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "fig5 at scale smoke: 0 done, 0 partial, " in status.stdout
+    assert "drawn from fig1, fig4, fig5_augmentation (fig1 not registered yet)" in status.stdout
+
+    empty = run_cli(["plot", "fig5"], tmp_path)
+    assert empty.returncode == 2 and empty.stderr.count("\n") == 1, empty.stdout + empty.stderr
+    assert "no finished runs of fig1, fig4, fig5_augmentation (which fig5 is drawn from) at scale smoke" in empty.stderr
+
+    first = run_cli(["run", "fig4"], tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "fig4 at scale smoke: 28 run(s) trained now, 0 already done" in first.stdout
+    again = run_cli(["run", "fig4"], tmp_path)
+    assert "fig4 at scale smoke: 0 run(s) trained now, 28 already done" in again.stdout, again.stdout + again.stderr
+
+    before = _run_dirs(tmp_path / "results")
+    fig5 = run_cli(["run", "fig5"], tmp_path)
+    assert fig5.returncode == 0, fig5.stdout + fig5.stderr
+    assert "fig5 trains nothing of its own: it is drawn from the results of fig1, fig4, fig5_augmentation" in fig5.stdout
+    assert "fig5 at scale smoke: 0 run(s) trained now, 0 already done" in fig5.stdout
+    assert _run_dirs(tmp_path / "results") == before  # not one run added, not even a claim
+    out = tmp_path / "results" / "fig5" / "smoke"
+    assert (out / "fig5.png").stat().st_size > 10_000
+    table = (out / "fig5.csv").read_text()
+    assert "fig4" in table and "fig5_augmentation" not in table  # Section 5.1's runs have not been made here
+    status = run_cli(["status", "fig5"], tmp_path)
+    assert "fig5 at scale smoke: 28 done, 0 partial, 14 missing" in status.stdout, status.stdout  # fig5_augmentation's 14 to go
+
+
+def test_fig4_on_a_train_split_too_small_for_its_halves_is_refused_in_one_line(tmp_path):
+    "cpu scale wants 2,500 images from each half of CIFAR-100's train split; 100 in all give 50 a half."
+    write_cifar100(tmp_path / "data", n_train=100, n_test=2000)
+    out = run_cli(["run", "fig4", "--scale", "cpu"], tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    errors = [line for line in out.stderr.splitlines() if not line.startswith("kdfidelity: warning: ")]
+    assert errors == ["kdfidelity: error: cifar100/train part 1/2[2500] asks for 2500 examples but the data has only 50"], out.stderr
+    assert not (tmp_path / "results" / "runs").exists()  # refused before any run was claimed
