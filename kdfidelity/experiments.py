@@ -30,6 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .data import (IMAGE_SHAPES, NUM_CLASSES, SPLIT_SIZES, DatasetNotFoundError, concat, load_dataset, one_line,
                              random_split, stratified_subset)
 from .files import atomic_write, atomic_write_bytes, atomic_write_json, exclusive_lock, remove_stale_temporaries
+from .gan import GanConfig, Generator, build_gan, image_sampler, sample_dataset, train_gan
 from .models import Ensemble, build_model
 from .settings import SCALES, apply_threads, load_settings, resolve_device
 from .metrics import evaluate, model_device
@@ -37,12 +38,13 @@ from .train import (CheckpointError, CompileError, SpeedOptions, TeacherLogitCac
                               interpolate_state, seeded_init, training_policy, with_normalization)
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'RunSpec', 'build_data', 'build_train_data', 'missing_data',
-           'RunClaimed', 'ResultsStore', 'stored_teacher_logits', 'run_spec', 'load_model', 'load_teacher', 'GridPoint',
-           'Experiment', 'experiment', 'composite_experiment', 'registered', 'get_experiment', 'by_scale',
-           'independent_score_path', 'score_independent', 'parse_shard', 'shard_points', 'planned_size',
-           'forward_flops', 'grid_cost', 'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results',
-           'load_histories', 'experiment_status', 'summary_table']
+__all__ = ['EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'GanSpec', 'SampleSpec', 'RunSpec', 'build_data',
+           'build_train_data', 'missing_data', 'RunClaimed', 'ResultsStore', 'stored_teacher_logits', 'run_spec',
+           'load_model', 'load_teacher', 'load_generator', 'GridPoint', 'Experiment', 'experiment',
+           'composite_experiment', 'registered', 'get_experiment', 'by_scale', 'independent_score_path',
+           'score_independent', 'parse_shard', 'shard_points', 'planned_size', 'forward_flops', 'grid_cost',
+           'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results', 'load_histories',
+           'experiment_status', 'summary_table']
 
 # %% ../nbs/09_experiments.ipynb #0c72887e
 class SpecError(ValueError):
@@ -69,21 +71,77 @@ class DataSpec:
         if self.parts > 1: s += f" part {self.part + 1}/{self.parts}"
         return s + (f"[{self.size}]" if self.size else "")
 
+# %% ../nbs/09_experiments.ipynb #5e2ce35f
+def _spec_json(spec) -> str: return json.dumps(spec.to_dict(), sort_keys=True, separators=(",", ":"))
+def _spec_id(spec) -> str: return hashlib.sha256(_spec_json(spec).encode()).hexdigest()[:16]
+
+@dataclass(frozen=True)
+class GanSpec:
+    "Everything that determines one SN-GAN training run: its real images and its `GanConfig`; `run_id` is a hash of it."
+    data: DataSpec
+    config: GanConfig = GanConfig()
+    role = "gan"      # what `kdfidelity status` and the logs call it
+    model = "sngan"
+    teachers = ()     # a GAN learns from data alone
+
+    @property
+    def dependencies(self) -> tuple: return ()
+
+    def to_dict(self) -> dict:
+        "Plain JSON-ready dict."
+        return dict(kind="sngan", data=dataclasses.asdict(self.data), config=self.config.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GanSpec:
+        "Inverse of `to_dict`."
+        return cls(DataSpec(**d["data"]), GanConfig.from_dict(d["config"]))
+
+    def to_json(self) -> str: return _spec_json(self)
+    @property
+    def run_id(self) -> str: return _spec_id(self)
+    def __hash__(self): return hash(self.run_id)
+
+@dataclass(frozen=True)
+class SampleSpec:
+    "`size` images sampled once (latents seeded by `seed`) from the generator of GAN run `gan`: distillation data, like a `DataSpec`."
+    gan: GanSpec
+    size: int
+    seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.size, int) or self.size < 1: raise SpecError(f"SampleSpec: size = {self.size!r} must be a positive integer")
+
+    def describe(self) -> str: return f"sngan {self.gan.run_id}[{self.size}]"
+    def to_dict(self) -> dict: return dict(samples=dict(gan=self.gan.to_dict(), size=self.size, seed=self.seed))
+
+def _source_dict(source: DataSpec | SampleSpec) -> dict:
+    return source.to_dict() if isinstance(source, SampleSpec) else dataclasses.asdict(source)
+
+def _source_from_dict(d: dict) -> DataSpec | SampleSpec:
+    if "samples" not in d: return DataSpec(**d)
+    s = d["samples"]
+    return SampleSpec(GanSpec.from_dict(s["gan"]), s["size"], s.get("seed", 0))
+
 # %% ../nbs/09_experiments.ipynb #7dc4ecb5
 @dataclass(frozen=True)
 class RunSpec:
     "Everything that determines one training run; `run_id` is a hash of it."
     model: str
-    data: tuple[DataSpec, ...]
+    data: tuple[DataSpec | SampleSpec, ...]  # concatenated; real data first
     test: DataSpec
     train: TrainConfig
     model_options: dict = field(default_factory=dict)
     teachers: tuple[RunSpec, ...] = ()
     init: str | float = "random"
     seed: int = 0
+    generator: GanSpec | None = None  # the GAN run whose samples the `gan` augmentation policy draws
 
     def __post_init__(self):
         if not self.data: raise SpecError("RunSpec.data needs at least one DataSpec")
+        if not isinstance(self.data[0], DataSpec): raise SpecError("RunSpec.data starts with real data (a DataSpec), then GAN samples")
+        if (self.train.augmentation == "gan") != (self.generator is not None):
+            raise SpecError("the gan augmentation policy needs generator=<GanSpec>, and only it takes one"
+                            if self.generator is None else f"generator= is for the gan augmentation policy, not {self.train.augmentation!r}")
         if isinstance(self.init, str) and self.init not in ("random", "teacher_init"):
             raise SpecError(f"init = {self.init!r} is not valid; use 'random', 'teacher_init' or a number in [0, 1]")
         if not isinstance(self.init, str) and not 0 <= self.init <= 1:
@@ -99,19 +157,27 @@ class RunSpec:
     @property
     def role(self) -> str: return "student" if self.teachers else "teacher"
 
+    @property
+    def dependencies(self) -> tuple[RunSpec | GanSpec, ...]:
+        "The runs that must finish first: the teachers, then the GAN runs whose samples it uses."
+        gans = [d.gan for d in self.data if isinstance(d, SampleSpec)] + ([self.generator] if self.generator else [])
+        return (*self.teachers, *dict.fromkeys(gans))
+
     def to_dict(self) -> dict:
-        "Plain JSON-ready dict (teachers nested)."
-        return dict(model=self.model, model_options=dict(self.model_options), data=[dataclasses.asdict(d) for d in self.data],
-                    test=dataclasses.asdict(self.test), train=self.train.to_dict(),
-                    teachers=[t.to_dict() for t in self.teachers], init=self.init, seed=self.seed)
+        "Plain JSON-ready dict (teachers nested; `generator` only when set, so older runs keep their ids)."
+        d = dict(model=self.model, model_options=dict(self.model_options), data=[_source_dict(d) for d in self.data],
+                 test=dataclasses.asdict(self.test), train=self.train.to_dict(),
+                 teachers=[t.to_dict() for t in self.teachers], init=self.init, seed=self.seed)
+        return {**d, "generator": self.generator.to_dict()} if self.generator else d
 
     @classmethod
     def from_dict(cls, d: dict) -> RunSpec:
         "Inverse of `to_dict`."
         return cls(model=d["model"], model_options=dict(d.get("model_options", {})),
-                   data=tuple(DataSpec(**x) for x in d["data"]), test=DataSpec(**d["test"]),
+                   data=tuple(_source_from_dict(x) for x in d["data"]), test=DataSpec(**d["test"]),
                    train=TrainConfig.from_dict(d["train"]), teachers=tuple(cls.from_dict(t) for t in d.get("teachers", ())),
-                   init=d.get("init", "random"), seed=d.get("seed", 0))
+                   init=d.get("init", "random"), seed=d.get("seed", 0),
+                   generator=GanSpec.from_dict(d["generator"]) if d.get("generator") else None)
 
     def to_json(self) -> str:
         "Canonical JSON: sorted keys, no whitespace — the text the run id hashes."
@@ -132,8 +198,10 @@ def _load_cached(name: str, split: str, data_dir: Path, download: bool):
     if key not in _DATASET_CACHE: _DATASET_CACHE[key] = load_dataset(name, split, data_dir=data_dir, download=download)
     return _DATASET_CACHE[key]
 
-def build_data(spec: DataSpec, data_dir: Path | None = None, download: bool | None = None):
-    "The dataset a `DataSpec` describes."
+def build_data(spec: DataSpec | SampleSpec, data_dir: Path | None = None, download: bool | None = None,
+               store: ResultsStore | None = None):
+    "The dataset a `DataSpec` describes, or the samples a `SampleSpec` draws from its GAN run in `store` (default: settings.ini's)."
+    if isinstance(spec, SampleSpec): return _gan_samples(spec, store or ResultsStore(load_settings().results_dir), data_dir)
     settings = load_settings()
     data_dir = settings.data_dir if data_dir is None else Path(data_dir)
     download = settings.allow_download if download is None else download
@@ -146,9 +214,9 @@ def build_data(spec: DataSpec, data_dir: Path | None = None, download: bool | No
     return dataset
 
 # %% ../nbs/09_experiments.ipynb #60a3a556
-def build_train_data(spec: RunSpec, data_dir: Path | None = None):
-    "The run's training (or distillation) data: its sources, concatenated."
-    sources = [build_data(d, data_dir) for d in spec.data]
+def build_train_data(spec: RunSpec, data_dir: Path | None = None, store: ResultsStore | None = None):
+    "The run's training (or distillation) data: its sources (GAN samples from the runs in `store`), concatenated."
+    sources = [build_data(d, data_dir, store=store) for d in spec.data]
     if len(sources) == 1: return sources[0]
     name = " + ".join(d.describe() for d in spec.data)
     shapes = {d.describe(): "x".join(map(str, s.image_shape)) for d, s in zip(spec.data, sources) if hasattr(s, "image_shape")}
@@ -160,14 +228,19 @@ def build_train_data(spec: RunSpec, data_dir: Path | None = None):
 # %% ../nbs/09_experiments.ipynb #bbe13f5e
 def missing_data(spec: RunSpec, data_dir: Path | None = None) -> str | None:
     "Why `spec` (or one of its teachers) cannot run for lack of a dataset, or None when all its data is on disk."
-    for d in {d for s in _with_teachers(spec) for d in (*s.data, s.test)}:
+    for d in {d for s in _with_teachers(spec) for d in _datasets(s)}:
         try: build_data(d, data_dir)
         except DatasetNotFoundError as e: return str(e)
     return None
 
-def _with_teachers(spec: RunSpec) -> list[RunSpec]:
-    "`spec` and, recursively, every run it depends on."
-    return [spec, *(s for t in spec.teachers for s in _with_teachers(t))]
+def _with_teachers(spec: RunSpec | GanSpec) -> list[RunSpec | GanSpec]:
+    "`spec` and, recursively, every run it depends on (teachers and GANs)."
+    return [spec, *(s for t in spec.dependencies for s in _with_teachers(t))]
+
+def _datasets(spec: RunSpec | GanSpec) -> list[DataSpec]:
+    "The datasets `spec` reads from disk (GAN samples come from a GAN run, whose own data is checked instead)."
+    if isinstance(spec, GanSpec): return [spec.data]
+    return [d for d in (*spec.data, spec.test) if isinstance(d, DataSpec)]
 
 # %% ../nbs/09_experiments.ipynb #0da44974
 def _num_classes(spec: RunSpec, data_dir: Path | None) -> int:
@@ -241,7 +314,7 @@ class ResultsStore:
 def _teacher_table(spec: RunSpec, store: ResultsStore, policy) -> Path:
     "Where the teacher-logit table of `spec`'s distillation under `policy` is stored."
     key = TeacherLogitCache.key(teacher=",".join(t.run_id for t in spec.teachers),
-                                data=json.dumps([dataclasses.asdict(d) for d in spec.data], sort_keys=True), policy=policy,
+                                data=json.dumps([_source_dict(d) for d in spec.data], sort_keys=True), policy=policy,
                                 precision=spec.train.precision, normalization=spec.train.normalization)
     return store.root / "teacher_logits" / key / "logits.pt"
 
@@ -272,7 +345,7 @@ def _teacher_cache(spec: RunSpec, store: ResultsStore, teacher, train_data, poli
     if not TeacherLogitCache.worthwhile(policy, len(train_data), outputs, spec.train.epochs): return None
     return stored_teacher_logits(spec, store, teacher, train_data, policy, device, speed, progress)
 
-def run_spec(spec: RunSpec,                      # the run to train
+def run_spec(spec: RunSpec | GanSpec,            # the run to train
              store: ResultsStore,                # where its teachers are and where it goes
              *,
              device=None,                        # where to train (default: the CPU)
@@ -281,10 +354,11 @@ def run_spec(spec: RunSpec,                      # the run to train
              discard_checkpoint: bool = False,   # start over instead of resuming from the run's checkpoint
              progress=None,                      # progress bars (default: only in a terminal)
             ) -> dict:
-    "Train `spec` (its teachers must be done) unless it is done already; returns its final metrics."
+    "Train `spec` (the runs it depends on must be done) unless it is done already; returns its final metrics."
     if store.is_done(spec): return store.final(spec)
-    missing = [t.run_id for t in spec.teachers if not store.is_done(t)]
-    if missing: raise RuntimeError(f"run {spec.run_id} needs teacher run(s) {', '.join(missing)} to finish first")
+    if isinstance(spec, GanSpec): return _run_gan(spec, store, device, data_dir, discard_checkpoint, progress)
+    missing = [t.run_id for t in spec.dependencies if not store.is_done(t)]
+    if missing: raise RuntimeError(f"run {spec.run_id} needs run(s) {', '.join(missing)} (teachers or GANs) to finish first")
     with store.claim(spec) as run_dir:
         if store.is_done(spec): return store.final(spec)  # finished by another process while we waited
         teacher = load_teacher(spec, store, data_dir) if spec.teachers else None
@@ -294,8 +368,9 @@ def run_spec(spec: RunSpec,                      # the run to train
         def log_epoch(record):
             history[:] = [r for r in history if r["epoch"] < record["epoch"]] + [record]
             store.write_history(spec, history)
-        train_data, device = build_train_data(spec, data_dir), model_device(model, device)
-        policy = training_policy(spec.train, train_data)  # built once: for the teacher table and for training
+        train_data, device = build_train_data(spec, data_dir, store), model_device(model, device)
+        sampler = dict(sampler=image_sampler(load_generator(spec.generator, store, data_dir), device)) if spec.generator else None
+        policy = training_policy(spec.train, train_data, sampler)  # built once: for the teacher table and for training
         cache = _teacher_cache(spec, store, teacher, train_data, policy, device, speed, data_dir, progress)
         result = fit(model, train_data, spec.train, teacher=teacher, teacher_cache=cache, policy=policy,
                      test_data=build_data(spec.test, data_dir), device=device, checkpoint_path=run_dir / "checkpoint.pt",
@@ -316,6 +391,32 @@ def load_teacher(spec: RunSpec, store: ResultsStore, data_dir: Path | None = Non
     "The teacher a student distils from: its single teacher run, or the `Ensemble` of several."
     members = [load_model(t, store, data_dir) for t in spec.teachers]
     return members[0] if len(members) == 1 else Ensemble(members).eval()
+
+# %% ../nbs/09_experiments.ipynb #737981dc
+def load_generator(spec: GanSpec, store: ResultsStore, data_dir: Path | None = None) -> Generator:
+    "The trained generator of GAN run `spec`, in eval mode on the CPU."
+    if not store.is_done(spec): raise FileNotFoundError(f"GAN run {spec.run_id} has not finished; run it first")
+    generator, _ = build_gan(spec.config, build_data(spec.data, data_dir).image_shape)
+    generator.load_state_dict(store.model_state(spec))
+    return generator.eval()
+
+def _gan_samples(spec: SampleSpec, store: ResultsStore, data_dir: Path | None):
+    key = ("samples", spec.gan.run_id, spec.size, spec.seed, str(store.root))
+    if key not in _DATASET_CACHE:
+        _DATASET_CACHE[key] = sample_dataset(load_generator(spec.gan, store, data_dir), spec.size, spec.seed, name=spec.describe())
+    return _DATASET_CACHE[key]
+
+def _run_gan(spec: GanSpec, store: ResultsStore, device, data_dir, discard_checkpoint: bool, progress) -> dict:
+    "Train GAN run `spec` into `store` (resuming from its checkpoint), unless another process holds it."
+    with store.claim(spec) as run_dir:
+        if store.is_done(spec): return store.final(spec)
+        def log(record):
+            store.write_history(spec, [r for r in store.history(spec) if r["iteration"] < record["iteration"]] + [record])
+        result = train_gan(build_data(spec.data, data_dir), spec.config, device=device or "cpu",
+                           checkpoint_path=run_dir / "checkpoint.pt", discard_checkpoint=discard_checkpoint,
+                           progress=progress, on_log=log)
+        store.finish(spec, result.generator, result.history, result.final)
+        return result.final
 
 # %% ../nbs/09_experiments.ipynb #85f045aa
 @dataclass(frozen=True)
@@ -434,18 +535,18 @@ def shard_points(points: Sequence[GridPoint], shard: tuple[int, int] = (0, 1)) -
     return [pt for pt in points if pt.spec.run_id in mine]
 
 # %% ../nbs/09_experiments.ipynb #d05551cc
-def _runs_in_order(points: Iterable[GridPoint]) -> list[RunSpec]:
-    "Every run the points need, each once, teachers before their students."
+def _runs_in_order(points: Iterable[GridPoint]) -> list[RunSpec | GanSpec]:
+    "Every run the points need, each once, teachers (and GANs) before their students."
     seen, order = set(), []
     def visit(spec):
         if spec.run_id in seen: return
-        for t in spec.teachers: visit(t)
+        for t in spec.dependencies: visit(t)
         seen.add(spec.run_id); order.append(spec)
     for pt in points: visit(pt.spec)
     return order
 
 # %% ../nbs/09_experiments.ipynb #c1af14ce
-def planned_size(spec: DataSpec) -> int:
+def planned_size(spec: DataSpec | SampleSpec) -> int:
     "How many examples `spec` selects, from the published split sizes (no data is read)."
     if spec.size is not None: return spec.size
     return -(-SPLIT_SIZES[spec.name][spec.split] // spec.parts)  # a part of parts: the larger of the sizes random_split gives
@@ -462,10 +563,22 @@ def forward_flops(spec: RunSpec) -> int | None:
     if shape is None: return None
     return _forward_flops(spec.model, json.dumps(spec.model_options, sort_keys=True), NUM_CLASSES[spec.test.name], shape)
 
+@functools.lru_cache(maxsize=None)
+def _gan_flops(spec: GanSpec) -> float:
+    "Training FLOPs of a GAN run: per generator step, n_dis discriminator steps on real and fake batches, then one generator step."
+    c, shape = spec.config, IMAGE_SHAPES[spec.data.name]
+    G, D = build_gan(c, shape)
+    with FlopCounterMode(display=False) as g_count, torch.no_grad(): G.eval()(torch.zeros(1, c.z_dim))
+    with FlopCounterMode(display=False) as d_count, torch.no_grad(): D.eval()(torch.zeros(1, *shape))
+    g, d = g_count.get_total_flops(), d_count.get_total_flops()
+    return float(c.iterations * c.batch_size * (c.n_dis * (g + 2 * 3 * d) + 3 * (g + d)))
+
 def grid_cost(points: Iterable[GridPoint]) -> dict:
-    "The number of runs `points` need (teachers included) and their estimated training FLOPs (None when some cannot be estimated)."
+    "The number of runs `points` need (teachers and GANs included) and their estimated training FLOPs (None when some cannot be estimated)."
     runs, total = _runs_in_order(points), 0
     for spec in runs:
+        if isinstance(spec, GanSpec):
+            total += _gan_flops(spec); continue
         costs = [forward_flops(spec), *(forward_flops(t) for t in spec.teachers)]
         if None in costs: return dict(runs=len(runs), flops=None)
         examples = sum(planned_size(d) for d in spec.data) * spec.train.epochs
@@ -558,14 +671,14 @@ def run_experiment(name: str,                            # a registered experime
     while pending:
         progressed = False
         for spec in list(pending):
-            broken = [t.run_id for t in spec.teachers if t.run_id in failed]
+            broken = [t for t in spec.dependencies if t.run_id in failed]
             if broken:
-                failed[spec.run_id] = f"its teacher run {broken[0]} failed"
+                failed[spec.run_id] = f"its {'GAN' if broken[0].role == 'gan' else 'teacher'} run {broken[0].run_id} failed"
                 log(f"    {_label(spec, tags.get(spec.run_id))} not run: {failed[spec.run_id]}")
                 pending.remove(spec); progressed = True; continue
             if store.is_done(spec):
                 report.already_done.append(spec.run_id); pending.remove(spec); progressed = True; continue
-            if not all(store.is_done(t) for t in spec.teachers): continue
+            if not all(store.is_done(t) for t in spec.dependencies): continue
             start = time.time()
             log(f"[{total - len(pending) + 1}/{total}] training {_label(spec, tags.get(spec.run_id))} on {run_options['device']}")
             try: final = _train_one(spec, store, log, discard_broken_checkpoints, **run_options)
@@ -577,7 +690,7 @@ def run_experiment(name: str,                            # a registered experime
                 log(f"    run {spec.run_id} failed: {failed[spec.run_id]}")
                 pending.remove(spec); progressed = True; continue
             report.trained.append(spec.run_id); pending.remove(spec); progressed = True
-            summary = ", ".join(f"{k} {final[k]:.4f}" for k in ("accuracy", "agreement") if k in final)
+            summary = ", ".join(f"{k} {final[k]:.4f}" for k in ("accuracy", "agreement", "d_loss", "g_loss") if k in final)
             log(f"    {spec.run_id} done in {time.time() - start:.1f}s: {summary}")
         if pending and not progressed: time.sleep(poll_seconds)
     report.failed = list(failed.items())

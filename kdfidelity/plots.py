@@ -1,4 +1,4 @@
-r"""Seaborn figures in the paper's style, drawn from results tables: metric curves with $\mu \pm \sigma$ bands (Figures 1, 2, 4, 5, 6a-b), grouped bars with $\pm\sigma$ error bars (Figures 3, 11), loss surfaces (Figure 6c) and training curves — each stating the scale it was made at.
+r"""Seaborn figures in the paper's style, drawn from results tables: metric curves with $\mu \pm \sigma$ bands (Figures 1, 2, 4, 5, 6a-b), grouped bars with $\pm\sigma$ error bars (Figures 3, 11), loss surfaces (Figure 6c), training curves and image grids (the GAN samples of Section 4.2) — each stating the scale it was made at.
 
 Docs: https://kdfidelity.github.io/kdfidelity/plots.html.md"""
 
@@ -31,7 +31,7 @@ from .files import atomic_write
 __all__ = ['METRIC_LABELS', 'LOWER_IS_BETTER', 'VARIABLE_LABELS', 'PALETTE', 'SAVE_FORMATS', 'PlotError', 'metric_label',
            'display_factor', 'variable_label', 'paper_style', 'summarize_trials', 'figure_scale', 'panel_grid',
            'note_panel', 'finish_figure', 'plot_metric_curves', 'plot_metric_bars', 'plot_surfaces', 'plot_surface',
-           'plot_history', 'save_figure']
+           'plot_history', 'plot_image_grid', 'save_figure']
 
 # %% ../nbs/10_plots.ipynb #c9a6f8bb
 METRIC_LABELS: dict[str, str] = {
@@ -423,6 +423,21 @@ def plot_history(history: pd.DataFrame, metrics: str | Sequence[str], *, hue: st
     "Training curves: one panel per metric against `epoch`, mean +- std over runs per `hue` level."
     return plot_metric_curves(history, x, metrics, hue=hue, hue_order=hue_order, role=role, trial=trial, log_x=log_x,
                               markers=False, ncols=ncols, panel_size=panel_size, scale=scale, title=title)
+
+# %% ../nbs/10_plots.ipynb #fb111f5f
+def plot_image_grid(images, *, scale: str, ncols: int = 10, title: str | None = None, image_size: float = 0.8) -> Figure:
+    "uint8 `images` N x C x H x W (tensor or array; C = 1 or 3) tiled `ncols` to a row, `image_size` inches each."
+    x = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images)
+    if x.ndim != 4 or x.dtype != np.uint8 or x.shape[1] not in (1, 3) or len(x) == 0:
+        raise PlotError(f"plot_image_grid needs uint8 images N x C x H x W with C = 1 or 3, got {x.dtype} of shape {x.shape}")
+    rows = ceil(len(x) / ncols)
+    with paper_style():
+        fig = Figure(figsize=(ncols * image_size, rows * image_size + 0.5), layout="constrained")
+        for k, ax in enumerate(fig.subplots(rows, ncols, squeeze=False).flat):
+            ax.set_axis_off()
+            if k < len(x): ax.imshow(x[k, 0] if x.shape[1] == 1 else x[k].transpose(1, 2, 0), cmap="gray", vmin=0, vmax=255)
+        _state_scale(fig, scale, title)
+    return fig
 
 # %% ../nbs/10_plots.ipynb #1ea3c1ce
 SAVE_FORMATS = ("png", "pdf", "svg")

@@ -17,7 +17,7 @@ def test_fig5_trains_nothing_and_says_what_is_missing(tmp_path):
     status = run_cli(["status", "fig5"], tmp_path)
     assert status.returncode == 0, status.stderr
     assert "fig5 at scale smoke: 0 done, 0 partial, " in status.stdout
-    assert "drawn from fig1, fig4, fig5_augmentation (fig1 not registered yet)" in status.stdout
+    assert "drawn from fig1, fig4, fig5_augmentation" in status.stdout and "not registered" not in status.stdout, status.stdout
 
     empty = run_cli(["plot", "fig5"], tmp_path)
     assert empty.returncode == 2 and empty.stderr.count("\n") == 1, empty.stdout + empty.stderr
@@ -40,7 +40,8 @@ def test_fig5_trains_nothing_and_says_what_is_missing(tmp_path):
     table = (out / "fig5.csv").read_text()
     assert "fig4" in table and "fig5_augmentation" not in table  # Section 5.1's runs have not been made here
     status = run_cli(["status", "fig5"], tmp_path)
-    assert "fig5 at scale smoke: 28 done, 0 partial, 14 missing" in status.stdout, status.stdout  # fig5_augmentation's 14 to go
+    # to go: Section 5.1's 4 members and 12 students (six policies), the GAN they share with fig1, and fig1's 6 students
+    assert "fig5 at scale smoke: 28 done, 0 partial, 23 missing" in status.stdout, status.stdout
 
 
 def test_fig4_on_a_train_split_too_small_for_its_halves_is_refused_in_one_line(tmp_path):

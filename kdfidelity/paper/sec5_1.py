@@ -1,4 +1,4 @@
-"""ResNet students on CIFAR-100 distilled under ten augmentation policies (Figures 3 and 11), with the independent-student baseline and train agreement under augmentation (Figure 5, right).
+"""ResNet students on CIFAR-100 distilled under eleven augmentation policies (Figures 3 and 11), with the independent-student baseline and train agreement under augmentation (Figure 5, right).
 
 Docs: https://kdfidelity.github.io/kdfidelity/paper/sec5_1_augmentation.html.md"""
 
@@ -48,10 +48,11 @@ SEC5_1_POLICIES = {  # grid label -> (augmentation policy, tau, label in the fig
     "combined": ("combined", 1.0, "Combined"),
     "mixup_tau1": ("mixup", 1.0, "MixUp τ=1"),
     "mixup_tau4": ("mixup", 4.0, "MixUp τ=4"),
+    "gan": ("gan", 1.0, "GAN"),  # fresh SN-GAN samples (Section 4.2's generator) replace a fifth of each batch
     "noise": ("noise", 4.0, "Noise"),
     "ood": ("baseline", 4.0, "OOD"),  # the baseline policy on CIFAR-100 with an out-of-distribution pool appended
 }
-FIG5_POLICIES = ("baseline_tau1", "rotation", "vflip", "color_jitter", "combined")  # Figure 5, right
+FIG5_POLICIES = ("baseline_tau1", "rotation", "vflip", "color_jitter", "combined", "gan")  # Figure 5, right
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #7b66531a
 def ood_pool(scale: str, data_dir: Path | str | None = None) -> DataSpec:
@@ -90,9 +91,16 @@ def sec5_1_student(scale: str,                          # smoke, cpu or paper
     augmentation, tau, _ = SEC5_1_POLICIES[policy]
     data = (_data(p, "train"),) + ((ood_pool(scale, data_dir),) if policy == "ood" else ())
     config = TrainConfig(epochs=p["student_epochs"], batch_size=p["batch_size"], augmentation=augmentation, tau=tau,
+                         augmentation_options=dict(p=0.2) if policy == "gan" else {},
                          eval_every=p["eval_every"] or p["student_epochs"], seed=1000 + trial)
     return RunSpec(p["model"], data, _data(p, "test"), config, dict(p["model_options"]),
-                   teachers=tuple(sec5_1_members(scale, trial)[:m]), seed=1000 + trial)
+                   teachers=tuple(sec5_1_members(scale, trial)[:m]), seed=1000 + trial,
+                   generator=_sngan(scale) if policy == "gan" else None)
+
+def _sngan(scale: str):
+    "Section 4.2's SN-GAN run at `scale` (imported here: Section 4.2 builds on this section's teachers)."
+    from kdfidelity.paper.sec4_2 import sngan_spec
+    return sngan_spec(scale)
 
 def sec5_1_points(scale: str,                           # smoke, cpu or paper
                   data_dir: Path | str | None = None,   # where to look for the OOD pool (default: settings.ini)
@@ -146,7 +154,7 @@ def fig5_augmentation_figure(results: pd.DataFrame, axes=None):
                             title="Train agreement under augmentation (Figure 5, right)", axes=axes)
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #82036521
-@experiment("fig3", "ResNet students under ten augmentation policies, m = 5 teacher, CIFAR-100 (Figure 3)", "5.1",
+@experiment("fig3", "ResNet students under eleven augmentation policies, m = 5 teacher, CIFAR-100 (Figure 3)", "5.1",
             figure=fig3_figure)
 def fig3_grid(scale: str, data_dir: Path | None = None) -> list[GridPoint]:
     "Section 5.1's members and its students of the largest ensemble."
@@ -158,8 +166,8 @@ def fig11_grid(scale: str, data_dir: Path | None = None) -> list[GridPoint]:
     "All of Section 5.1: members, and a student per trial, policy and ensemble size."
     return sec5_1_points(scale, data_dir)
 
-@experiment("fig5_augmentation", "Train agreement under five augmentation policies, m in {1, 3, 5} (Figure 5, right)",
+@experiment("fig5_augmentation", "Train agreement under six augmentation policies (the paper panel's five and GAN), m in {1, 3, 5} (Figure 5, right)",
             "6.1", figure=fig5_augmentation_figure)
 def fig5_augmentation_grid(scale: str, data_dir: Path | None = None) -> list[GridPoint]:
-    "Section 5.1's members and its students under Baseline (tau = 1), Rotation, Vertical flip, Color jitter and Combined."
+    "Section 5.1's members and its students under Baseline (tau = 1), Rotation, Vertical flip, Color jitter, Combined and GAN."
     return sec5_1_points(scale, data_dir, policies=FIG5_POLICIES)

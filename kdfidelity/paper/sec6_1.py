@@ -10,22 +10,19 @@ from __future__ import annotations
 import pandas as pd
 
 from ..experiments import composite_experiment
+from .sec4_2 import fig5_gan_figure
 from .sec5_1 import fig5_augmentation_figure
 from .sec5_2 import fig5_recycling_figure
-from ..plots import figure_scale, finish_figure, note_panel, panel_grid, plot_metric_bars
+from ..plots import figure_scale, finish_figure, note_panel, panel_grid
 
 # %% auto #0
 __all__ = ['FIG5_PANELS', 'FIG5', 'fig5_figure']
 
 # %% ../../nbs/paper/sec6_1_train_agreement.ipynb #52e9cbcb
-def _gan_panel(results: pd.DataFrame, axes):
-    "Figure 5, left: train agreement per number of GAN images and m."
-    return plot_metric_bars(results, "gan_images", ["train_agreement"], hue="m", axes=axes)
-
 FIG5_PANELS = {  # source experiment -> (panel title, how to draw its rows into one panel, what to say until it is registered)
-    "fig1": ("GAN-generated data (Figure 1)", _gan_panel, "the GAN-enlarged runs of Figure 1 arrive with the SN-GAN chapter"),
-    "fig4": ("Data recycling (Figure 4, τ = 4)", fig5_recycling_figure, ""),
-    "fig5_augmentation": ("Data augmentation (Figure 3)", fig5_augmentation_figure, ""),
+    "fig1": ("GAN-generated data (Figure 1)", fig5_gan_figure, "Section 4.2's notebook registers it"),
+    "fig4": ("Data recycling (Figure 4, τ = 4)", fig5_recycling_figure, "Section 5.2's notebook registers it"),
+    "fig5_augmentation": ("Data augmentation (Figure 3)", fig5_augmentation_figure, "Section 5.1's notebook registers it"),
 }
 
 # %% ../../nbs/paper/sec6_1_train_agreement.ipynb #113d94a9
