@@ -199,7 +199,7 @@ def _load_cached(name: str, split: str, data_dir: Path, download: bool):
     return _DATASET_CACHE[key]
 
 def build_data(spec: DataSpec | SampleSpec, data_dir: Path | None = None, download: bool | None = None,
-               store: ResultsStore | None = None):
+               store=None):  # a ResultsStore: where a SampleSpec's GAN run is
     "The dataset a `DataSpec` describes, or the samples a `SampleSpec` draws from its GAN run in `store` (default: settings.ini's)."
     if isinstance(spec, SampleSpec): return _gan_samples(spec, store or ResultsStore(load_settings().results_dir), data_dir)
     settings = load_settings()
@@ -214,7 +214,7 @@ def build_data(spec: DataSpec | SampleSpec, data_dir: Path | None = None, downlo
     return dataset
 
 # %% ../nbs/09_experiments.ipynb #60a3a556
-def build_train_data(spec: RunSpec, data_dir: Path | None = None, store: ResultsStore | None = None):
+def build_train_data(spec: RunSpec, data_dir: Path | None = None, store=None):  # store: a ResultsStore, for GAN samples
     "The run's training (or distillation) data: its sources (GAN samples from the runs in `store`), concatenated."
     sources = [build_data(d, data_dir, store=store) for d in spec.data]
     if len(sources) == 1: return sources[0]
