@@ -181,12 +181,12 @@ class RunSpec:
 
     def to_json(self) -> str:
         "Canonical JSON: sorted keys, no whitespace — the text the run id hashes."
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return _spec_json(self)
 
     @property
     def run_id(self) -> str:
         "First 16 hex digits of the SHA-256 of the canonical JSON."
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+        return _spec_id(self)
 
     def __hash__(self): return hash(self.run_id)
 
