@@ -3,8 +3,8 @@ __version__ = "0.0.1"
 import importlib as _importlib
 
 # The chapters of the library, importable as attributes (`kdfidelity.metrics`) without paying for all of them at once.
-_SUBMODULES = ("settings", "files", "data", "augment", "models", "losses", "metrics", "train", "gan", "experiments",
-               "plots", "cli", "paper")
+_SUBMODULES = ("settings", "files", "data", "augment", "models", "losses", "metrics", "train", "gan", "landscape",
+               "experiments", "plots", "cli", "paper")
 
 def __getattr__(name):
     if name in _SUBMODULES: return _importlib.import_module(f"{__name__}.{name}")

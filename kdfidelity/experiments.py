@@ -31,20 +31,21 @@ from .data import (IMAGE_SHAPES, NUM_CLASSES, SPLIT_SIZES, DatasetNotFoundError,
                              random_split, stratified_subset)
 from .files import atomic_write, atomic_write_bytes, atomic_write_json, exclusive_lock, remove_stale_temporaries
 from .gan import GanConfig, Generator, build_gan, image_sampler, sample_dataset, train_gan
+from .landscape import distillation_sample, evaluate_plane, evaluate_points, plane_grid, plane_through
 from .models import Ensemble, build_model
 from .settings import SCALES, apply_threads, load_settings, resolve_device
-from .metrics import evaluate, model_device
+from .metrics import evaluate, model_device, stage_cka
 from .train import (CheckpointError, CompileError, SpeedOptions, TeacherLogitCache, TrainConfig, fit,
                               interpolate_state, seeded_init, training_policy, with_normalization)
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'GanSpec', 'SampleSpec', 'RunSpec', 'build_data',
-           'build_train_data', 'missing_data', 'RunClaimed', 'ResultsStore', 'stored_teacher_logits', 'run_spec',
-           'load_model', 'load_teacher', 'load_generator', 'GridPoint', 'Experiment', 'experiment',
-           'composite_experiment', 'registered', 'get_experiment', 'by_scale', 'independent_score_path',
-           'score_independent', 'parse_shard', 'shard_points', 'planned_size', 'forward_flops', 'grid_cost',
-           'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results', 'load_histories',
-           'experiment_status', 'summary_table']
+__all__ = ['CKA_EXAMPLES', 'PLANE_POINTS', 'EXPERIMENTS', 'METRIC_COLUMNS', 'SpecError', 'DataSpec', 'GanSpec', 'SampleSpec',
+           'RunSpec', 'PlaneSpec', 'build_data', 'build_train_data', 'missing_data', 'RunClaimed', 'ResultsStore',
+           'stored_teacher_logits', 'run_spec', 'load_model', 'load_teacher', 'load_generator', 'GridPoint',
+           'Experiment', 'experiment', 'composite_experiment', 'registered', 'get_experiment', 'by_scale',
+           'independent_score_path', 'score_independent', 'parse_shard', 'shard_points', 'planned_size',
+           'forward_flops', 'grid_cost', 'ExperimentReport', 'speed_from_settings', 'run_experiment', 'load_results',
+           'load_histories', 'experiment_status', 'summary_table']
 
 # %% ../nbs/09_experiments.ipynb #0c72887e
 class SpecError(ValueError):
@@ -190,6 +191,45 @@ class RunSpec:
 
     def __hash__(self): return hash(self.run_id)
 
+# %% ../nbs/09_experiments.ipynb #ac981fb1
+@dataclass(frozen=True)
+class PlaneSpec:
+    "The distillation-loss plane through a self-distilled `student`'s teacher, initial and final weights: a grid of `points` x `points`."
+    student: RunSpec
+    points: int = 17     # grid points along each axis
+    examples: int = 1000  # distillation examples the loss is averaged over (a seeded sample, one seeded view each)
+    margin: float = 0.25  # the grid's extent beyond the three points, as a fraction of theirs
+    seed: int = 0
+    role = "plane"
+    model = "plane"
+    teachers = ()
+
+    def __post_init__(self):
+        s = self.student
+        if len(s.teachers) != 1 or (s.teachers[0].model, s.teachers[0].model_options) != (s.model, s.model_options):
+            raise SpecError("a loss plane needs a self-distilled student: one teacher with the student's architecture")
+        if s.generator is not None: raise SpecError("a loss plane samples the student's data; the gan policy's fresh samples have none")
+        if not isinstance(self.points, int) or self.points < 2: raise SpecError(f"PlaneSpec: points = {self.points!r} must be an integer >= 2")
+        if not isinstance(self.examples, int) or self.examples < 1: raise SpecError(f"PlaneSpec: examples = {self.examples!r} must be a positive integer")
+
+    @property
+    def dependencies(self) -> tuple: return (self.student,)
+
+    def to_dict(self) -> dict:
+        "Plain JSON-ready dict."
+        return dict(kind="plane", student=self.student.to_dict(), points=self.points, examples=self.examples,
+                    margin=self.margin, seed=self.seed)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PlaneSpec:
+        "Inverse of `to_dict`."
+        return cls(RunSpec.from_dict(d["student"]), d["points"], d["examples"], d["margin"], d["seed"])
+
+    def to_json(self) -> str: return _spec_json(self)
+    @property
+    def run_id(self) -> str: return _spec_id(self)
+    def __hash__(self): return hash(self.run_id)
+
 # %% ../nbs/09_experiments.ipynb #7a177ee2
 _DATASET_CACHE: dict = {}
 
@@ -240,6 +280,7 @@ def _with_teachers(spec: RunSpec | GanSpec) -> list[RunSpec | GanSpec]:
 def _datasets(spec: RunSpec | GanSpec) -> list[DataSpec]:
     "The datasets `spec` reads from disk (GAN samples come from a GAN run, whose own data is checked instead)."
     if isinstance(spec, GanSpec): return [spec.data]
+    if isinstance(spec, PlaneSpec): return []  # a plane reads its student's data, checked with the student
     return [d for d in (*spec.data, spec.test) if isinstance(d, DataSpec)]
 
 # %% ../nbs/09_experiments.ipynb #0da44974
@@ -290,10 +331,11 @@ class ResultsStore:
     def write_history(self, spec: RunSpec, history: list[dict]) -> None:
         atomic_write_bytes(self.run_dir(spec) / "history.jsonl", "".join(json.dumps(r) + "\n" for r in history).encode())
 
-    def finish(self, spec: RunSpec, model: torch.nn.Module, history: list[dict], final: dict) -> None:
-        "Write weights, history, then `final.json` (the done marker); drop the checkpoint."
+    def finish(self, spec: RunSpec, model: torch.nn.Module | None, history: list[dict], final: dict) -> None:
+        "Write weights (a run that trains none, like a loss plane, has none), history, then `final.json` (the done marker); drop the checkpoint."
         d = self.run_dir(spec)
-        with atomic_write(d / "model.pt") as f: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
+        if model is not None:
+            with atomic_write(d / "model.pt") as f: torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
         self.write_history(spec, history)
         atomic_write_json(d / "final.json", final)
         with contextlib.suppress(FileNotFoundError): (d / "checkpoint.pt").unlink()
@@ -337,6 +379,15 @@ def stored_teacher_logits(spec: RunSpec, store: ResultsStore, teacher: torch.nn.
 
 
 # %% ../nbs/09_experiments.ipynb #23a6cb97
+CKA_EXAMPLES = 5000  # test examples of a self-distilled student's stage CKA (RBF CKA holds two n x n Gram matrices)
+
+def _self_distillation_cka(spec: RunSpec, student, teacher, data_dir) -> dict:
+    "Stage CKA on the test set of a student and its one teacher of the same ResNet (Table 1); {} for any other run."
+    same_network = len(spec.teachers) == 1 and (spec.teachers[0].model, spec.teachers[0].model_options) == (spec.model, spec.model_options)
+    if not same_network or not hasattr(student, "stage_features"): return {}
+    test = with_normalization(build_data(spec.test, data_dir), spec.train.normalization)
+    return stage_cka(student, teacher, test, CKA_EXAMPLES)  # each network on its own device
+
 def _teacher_cache(spec: RunSpec, store: ResultsStore, teacher, train_data, policy, device, speed: SpeedOptions,
                    data_dir, progress) -> TeacherLogitCache | None:
     "The stored teacher-logit table `spec` distils from, or None when it distils from the live teacher."
@@ -357,6 +408,7 @@ def run_spec(spec: RunSpec | GanSpec,            # the run to train
     "Train `spec` (the runs it depends on must be done) unless it is done already; returns its final metrics."
     if store.is_done(spec): return store.final(spec)
     if isinstance(spec, GanSpec): return _run_gan(spec, store, device, data_dir, discard_checkpoint, progress)
+    if isinstance(spec, PlaneSpec): return _run_plane(spec, store, device, data_dir, discard_checkpoint, progress)
     missing = [t.run_id for t in spec.dependencies if not store.is_done(t)]
     if missing: raise RuntimeError(f"run {spec.run_id} needs run(s) {', '.join(missing)} (teachers or GANs) to finish first")
     with store.claim(spec) as run_dir:
@@ -375,8 +427,9 @@ def run_spec(spec: RunSpec | GanSpec,            # the run to train
         result = fit(model, train_data, spec.train, teacher=teacher, teacher_cache=cache, policy=policy,
                      test_data=build_data(spec.test, data_dir), device=device, checkpoint_path=run_dir / "checkpoint.pt",
                      discard_checkpoint=discard_checkpoint, speed=speed, progress=progress, on_epoch=log_epoch)
-        store.finish(spec, result.model, result.history, result.final)
-        return result.final
+        final = {**result.final, **_self_distillation_cka(spec, result.model, teacher, data_dir)}
+        store.finish(spec, result.model, result.history, final)
+        return final
 
 # %% ../nbs/09_experiments.ipynb #dc55fdbf
 def load_model(spec: RunSpec, store: ResultsStore, data_dir: Path | None = None) -> torch.nn.Module:
@@ -417,6 +470,38 @@ def _run_gan(spec: GanSpec, store: ResultsStore, device, data_dir, discard_check
                            progress=progress, on_log=log)
         store.finish(spec, result.generator, result.history, result.final)
         return result.final
+
+# %% ../nbs/09_experiments.ipynb #727769a3
+PLANE_POINTS = ("teacher", "start", "end")  # the three weight vectors a plane passes through, in its order
+
+def _run_plane(spec: PlaneSpec, store: ResultsStore, device, data_dir, discard_checkpoint: bool, progress) -> dict:
+    "Evaluate loss-plane run `spec` into `store` (resuming from its checkpoint), unless another process holds it."
+    student, device = spec.student, resolve_device(device or "cpu")
+    missing = [t.run_id for t in spec.dependencies if not store.is_done(t)]
+    if missing: raise RuntimeError(f"loss plane {spec.run_id} needs run {missing[0]} (its student) to finish first")
+    with store.claim(spec) as run_dir:
+        if store.is_done(spec): return store.final(spec)
+        teacher_state = store.model_state(student.teachers[0])
+        states = dict(teacher=teacher_state, start=_initial_student(student, [teacher_state], data_dir).state_dict(),
+                      end=store.model_state(student))
+        plane = plane_through(*(states[k] for k in PLANE_POINTS))
+        points = {k: plane.coordinates(states[k]) for k in PLANE_POINTS}
+        xs, ys = plane_grid(list(points.values()), spec.points, spec.margin)
+        data = with_normalization(build_train_data(student, data_dir, store), student.train.normalization)
+        inputs = distillation_sample(data, training_policy(student.train, data), spec.examples, spec.seed)
+        teacher, model = load_teacher(student, store, data_dir).to(device), _fresh_model(student, data_dir).to(device).eval()
+        with torch.inference_mode(): teacher_logits = torch.cat([teacher(x.to(device)).float().cpu() for x in inputs.split(1000)])
+        checkpoint = run_dir / "checkpoint.pt"
+        if discard_checkpoint: checkpoint.unlink(missing_ok=True)
+        values = evaluate_plane(model, plane, xs, ys, inputs, teacher_logits, student.train.tau, checkpoint_path=checkpoint,
+                                progress=progress)
+        loss, agreement = evaluate_points(model, [states[k] for k in PLANE_POINTS], inputs, teacher_logits, student.train.tau)
+        final = dict(x=xs.tolist(), y=ys.tolist(), plane_loss=values["loss"].tolist(), plane_agreement=values["agreement"].tolist(),
+                     points={k: list(xy) for k, xy in points.items()},
+                     **{f"loss_at_{k}": float(l) for k, l in zip(PLANE_POINTS, loss)},
+                     **{f"agreement_at_{k}": float(a) for k, a in zip(PLANE_POINTS, agreement)})
+        store.finish(spec, None, [], final)
+        return final
 
 # %% ../nbs/09_experiments.ipynb #85f045aa
 @dataclass(frozen=True)
@@ -579,6 +664,9 @@ def grid_cost(points: Iterable[GridPoint]) -> dict:
     for spec in runs:
         if isinstance(spec, GanSpec):
             total += _gan_flops(spec); continue
+        if isinstance(spec, PlaneSpec):  # the student at every grid point and the three marked ones, the teacher once
+            total += spec.examples * ((spec.points ** 2 + 3) * forward_flops(spec.student) + forward_flops(spec.student.teachers[0]))
+            continue
         costs = [forward_flops(spec), *(forward_flops(t) for t in spec.teachers)]
         if None in costs: return dict(runs=len(runs), flops=None)
         examples = sum(planned_size(d) for d in spec.data) * spec.train.epochs
@@ -690,7 +778,7 @@ def run_experiment(name: str,                            # a registered experime
                 log(f"    run {spec.run_id} failed: {failed[spec.run_id]}")
                 pending.remove(spec); progressed = True; continue
             report.trained.append(spec.run_id); pending.remove(spec); progressed = True
-            summary = ", ".join(f"{k} {final[k]:.4f}" for k in ("accuracy", "agreement", "d_loss", "g_loss") if k in final)
+            summary = ", ".join(f"{k} {final[k]:.4f}" for k in ("accuracy", "agreement", "d_loss", "g_loss", "agreement_at_end") if k in final)
             log(f"    {spec.run_id} done in {time.time() - start:.1f}s: {summary}")
         if pending and not progressed: time.sleep(poll_seconds)
     report.failed = list(failed.items())
@@ -763,7 +851,9 @@ def experiment_status(name: str, scale: str | None = None, results_dir: Path | s
 
 # %% ../nbs/09_experiments.ipynb #9b1c795d
 METRIC_COLUMNS = ("accuracy", "nll", "ece", "agreement", "kl", "teacher_accuracy", "train_loss", "train_agreement",
-                  "running_train_agreement", "running_train_accuracy")
+                  "running_train_agreement", "running_train_accuracy",
+                  *(f"{kind}_cka_{k}" for kind in ("linear", "rbf") for k in (1, 2, 3)),  # self-distilled students
+                  *(f"{metric}_at_{point}" for metric in ("loss", "agreement") for point in PLANE_POINTS))  # loss planes
 
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     "Mean and std over trials of each metric, per role and grid position."

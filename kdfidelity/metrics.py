@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['accuracy', 'nll', 'ece', 'agreement', 'predictive_kl', 'cka_features', 'linear_cka', 'rbf_cka', 'model_inputs',
-           'model_device', 'predict_logits', 'predict_stage_features', 'evaluate_logits', 'evaluate']
+           'model_device', 'predict_logits', 'predict_stage_features', 'stage_cka', 'evaluate_logits', 'evaluate']
 
 # %% ../nbs/05_metrics.ipynb #6a4bce31
 def _check_pair(a: torch.Tensor, b: torch.Tensor, what: str):
@@ -139,6 +139,15 @@ def predict_stage_features(model: torch.nn.Module, dataset: ImageDataset, batch_
                       lambda m, x: [cka_features(f, reduce).float().cpu() for f in m.stage_features(x)])
     return [torch.cat(stage) for stage in zip(*chunks)]
 
+# %% ../nbs/05_metrics.ipynb #ef58cfd6
+def stage_cka(student: torch.nn.Module, teacher: torch.nn.Module, data: ImageDataset, examples: int = 5000,
+              device=None) -> dict[str, float]:
+    "Linear and RBF (median bandwidth) CKA of two ResNets' stage pre-activations on the first `examples` of `data`: `linear_cka_<k>`, `rbf_cka_<k>`."
+    probe = data.subset(range(min(examples, len(data))))
+    stage_pairs = zip(predict_stage_features(student, probe, device=device), predict_stage_features(teacher, probe, device=device))
+    return {f"{kind}_cka_{k}": cka(s, t) for k, (s, t) in enumerate(stage_pairs, start=1)
+            for kind, cka in (("linear", linear_cka), ("rbf", rbf_cka))}
+
 # %% ../nbs/05_metrics.ipynb #e52aefad
 def evaluate_logits(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
                     n_bins: int = 10) -> dict[str, float]:
@@ -160,10 +169,5 @@ def evaluate(student: torch.nn.Module, teacher: torch.nn.Module, data: ImageData
     elif teacher_logits.shape != (len(data), teacher_logits.shape[-1]):
         raise ValueError(f"teacher_logits has shape {tuple(teacher_logits.shape)}, expected {len(data)} x C for this dataset")
     results = evaluate_logits(predict_logits(student, data, batch_size, device), teacher_logits, data.labels.cpu(), n_bins)
-    if cka_examples > 0:
-        probe = data.subset(range(min(cka_examples, len(data))))
-        stage_pairs = zip(predict_stage_features(student, probe, device=device),
-                          predict_stage_features(teacher, probe, device=device))
-        for k, (s, t) in enumerate(stage_pairs, start=1):
-            results[f"linear_cka_{k}"], results[f"rbf_cka_{k}"] = linear_cka(s, t), rbf_cka(s, t)
+    if cka_examples > 0: results.update(stage_cka(student, teacher, data, cka_examples, device))
     return results

@@ -1,8 +1,12 @@
 import os
+import random
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -35,3 +39,19 @@ def run_cli(args, tmp_path: Path, timeout=300, **extra) -> subprocess.CompletedP
 @pytest.fixture
 def cli(tmp_path):
     return lambda *args, **kw: run_cli(list(args), tmp_path, **kw)
+
+
+def kill_repeatedly(start: Callable[[], subprocess.Popen], started: Path, finished: Path, attempts: int,
+                    max_delay: float, seed: int = 0) -> int:
+    "Start a process up to `attempts` times, SIGKILL it a random moment (up to `max_delay` s) after `started` appears; stop once `finished` exists. The number of kills."
+    rng, kills = random.Random(seed), 0
+    for _ in range(attempts):
+        proc = start()
+        deadline = time.time() + 120
+        while proc.poll() is None and not started.exists() and time.time() < deadline: time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, max_delay))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL); kills += 1
+        proc.communicate()
+        if finished.exists(): break
+    return kills

@@ -35,3 +35,13 @@ def test_benchmark_profile_names_where_each_step_spends_its_time():
     assert all(len(rows) == 40 and all(ms >= 0 for ms in rows.values()) for rows in sections.values()), sections
     assert sections["lenet5-t1 kdfidelity default"]["aten::convolution_backward"] > 0  # the student's backward pass
     assert any("DataLoader" in name for name in sections["lenet5-t1 reference default"])  # per-sample data loading
+
+
+def test_plane_benchmark_reports_one_and_several_points_per_pass(tmp_path):
+    out = tmp_path / "plane.json"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "plane_eval.py"), "--points", "2", "--passes", "1", "2",
+                          "--examples", "16", "--threads", "1", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["points_per_pass"] for r in rows] == [1, 2] and all(r["seconds_per_point"] > 0 for r in rows), rows
+    assert rows[0]["speedup_over_one_per_pass"] == 1.0

@@ -1,14 +1,11 @@
 """A GAN is a run: killed with SIGKILL it resumes to the very weights of an uninterrupted run, and every experiment that
 needs its samples reuses it instead of training it again."""
 import json
-import random
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from conftest import kdfidelity_env, run_cli
+from conftest import kdfidelity_env, kill_repeatedly, run_cli
 
 # Long enough to be killed several times (30 generator steps, a checkpoint every 3), small enough for seconds in all.
 _TRAIN_GAN = """
@@ -39,17 +36,10 @@ def test_gan_run_killed_with_sigkill_resumes_to_identical_weights(tmp_path):
     run_id = out.split()[0]
     reference_dir = tmp_path / "reference" / "runs" / run_id
 
-    killed, rng, kills = tmp_path / "killed", random.Random(0), 0
+    killed = tmp_path / "killed"
     checkpoint = killed / "runs" / run_id / "checkpoint.pt"
-    for attempt in range(8):
-        proc = _train(killed, tmp_path)
-        deadline = time.time() + 120
-        while proc.poll() is None and not checkpoint.exists() and time.time() < deadline: time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.6))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL); kills += 1
-        proc.communicate()
-        if (killed / "runs" / run_id / "final.json").exists(): break
+    kills = kill_repeatedly(lambda: _train(killed, tmp_path), checkpoint, killed / "runs" / run_id / "final.json",
+                            attempts=8, max_delay=0.6)
     assert kills >= 2, "the GAN finished too fast to be interrupted; the test proves nothing"
 
     last = _train(killed, tmp_path)

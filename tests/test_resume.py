@@ -50,7 +50,7 @@ def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path, ex
     assert reference.returncode == 0, reference.stdout + reference.stderr
 
     rng, kills = random.Random(0), 0
-    for attempt in range(6):
+    for attempt in range(4):
         proc = _start(killed_dir, experiment)
         if not _wait_for_training(killed_dir / "results", proc):
             proc.communicate(); break  # it finished before training began: nothing left to interrupt

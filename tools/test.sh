@@ -28,4 +28,4 @@ echo "== nbdev-test: every notebook runs (smoke scale)"
 KDFIDELITY_SCALE=smoke nbdev-test --timing
 
 echo "== pytest"
-python -m pytest -q
+python -m pytest -q --durations=15
