@@ -39,7 +39,7 @@ METRIC_LABELS: dict[str, str] = {
     "agreement": "Test agreement (%)", "kl": "Test KL",
     "teacher_accuracy": "Teacher test accuracy (%)", "teacher_nll": "Teacher test NLL", "teacher_ece": "Teacher test ECE (%)",
     "train_loss": "Train loss", "train_agreement": "Train agreement (%)", "train_accuracy": "Train accuracy (%)",
-    **{f"{kind}_cka_{k}": f"{kind.capitalize()} CKA (stage {k})" for kind in ("linear", "rbf") for k in (1, 2, 3)},
+    **{f"{kind}_cka_{k}": f"{label} CKA (stage {k})" for kind, label in (("linear", "Linear"), ("rbf", "RBF")) for k in (1, 2, 3)},
 }
 LOWER_IS_BETTER = frozenset({"nll", "ece", "kl", "teacher_nll", "teacher_ece", "train_loss"})
 
