@@ -101,7 +101,7 @@ def fig6a_figure(results: pd.DataFrame):
     "Figure 6a: final train agreement against the epoch budget, per optimiser (mean +- std over trials)."
     return plot_metric_curves(results, "epochs", ["train_agreement", "agreement"], hue="optimizer",
                               hue_order=list(FIG6A_OPTIMIZERS), log_x=True, scale=figure_scale(results),
-                              title="Figure 6a: self-distillation, SGD against Adam, no weight decay")
+                              title="Figure 6a: SGD against Adam, no weight decay")
 
 def fig6b_figure(results: pd.DataFrame):
     "Figure 6b: final train loss and train agreement against lambda, the start's weight on the teacher."
@@ -152,7 +152,7 @@ def fig6c_figure(results: pd.DataFrame):
     surfaces = {f"λ = {row.lam:g}": dict(x=row.x, y=row.y, z=excess_loss(row),
                                          points={PLANE_LABELS[k]: tuple(xy) for k, xy in row.points.items()})
                 for row in planes.itertuples()}
-    return plot_surfaces(surfaces, scale=figure_scale(results), log_z=True, ncols=len(surfaces),
+    return plot_surfaces(surfaces, scale=figure_scale(results), log_z=True, ncols=len(surfaces), panel_size=(4.2, 3.0),
                          zlabel="loss − teacher's loss", xlabel="along θ_init − θ_teacher", ylabel="orthogonal, towards θ_final",
                          title="Figure 6c: distillation loss on the plane through teacher, start and end")
 
