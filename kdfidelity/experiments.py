@@ -152,11 +152,16 @@ class RunSpec:
                                   f"({self.train.normalization!r}); teacher and student see one batch, so they need one normalization")
         if self.init != "random" and len(self.teachers) != 1:
             raise SpecError(f"init = {self.init!r} needs exactly one teacher, got {len(self.teachers)}")
-        if self.init != "random" and (self.teachers[0].model, self.teachers[0].model_options) != (self.model, self.model_options):
+        if self.init != "random" and not self.self_distilled:
             raise SpecError(f"init = {self.init!r} needs the student to have the teacher's architecture")
 
     @property
     def role(self) -> str: return "student" if self.teachers else "teacher"
+
+    @property
+    def self_distilled(self) -> bool:
+        "One teacher, with this student's architecture (what `init` other than random, CKA and loss planes need)."
+        return len(self.teachers) == 1 and (self.teachers[0].model, self.teachers[0].model_options) == (self.model, self.model_options)
 
     @property
     def dependencies(self) -> tuple[RunSpec | GanSpec, ...]:
@@ -206,8 +211,7 @@ class PlaneSpec:
 
     def __post_init__(self):
         s = self.student
-        if len(s.teachers) != 1 or (s.teachers[0].model, s.teachers[0].model_options) != (s.model, s.model_options):
-            raise SpecError("a loss plane needs a self-distilled student: one teacher with the student's architecture")
+        if not s.self_distilled: raise SpecError("a loss plane needs a self-distilled student: one teacher with the student's architecture")
         if s.generator is not None: raise SpecError("a loss plane samples the student's data; the gan policy's fresh samples have none")
         if not isinstance(self.points, int) or self.points < 2: raise SpecError(f"PlaneSpec: points = {self.points!r} must be an integer >= 2")
         if not isinstance(self.examples, int) or self.examples < 1: raise SpecError(f"PlaneSpec: examples = {self.examples!r} must be a positive integer")
@@ -383,8 +387,7 @@ CKA_EXAMPLES = 5000  # test examples of a self-distilled student's stage CKA (RB
 
 def _self_distillation_cka(spec: RunSpec, student, teacher, data_dir) -> dict:
     "Stage CKA on the test set of a student and its one teacher of the same ResNet (Table 1); {} for any other run."
-    same_network = len(spec.teachers) == 1 and (spec.teachers[0].model, spec.teachers[0].model_options) == (spec.model, spec.model_options)
-    if not same_network or not hasattr(student, "stage_features"): return {}
+    if not spec.self_distilled or not hasattr(student, "stage_features"): return {}
     test = with_normalization(build_data(spec.test, data_dir), spec.train.normalization)
     return stage_cka(student, teacher, test, CKA_EXAMPLES)  # each network on its own device
 

@@ -42,9 +42,11 @@ class Plane:
     v: Tensor   # flat float64 unit vector, orthogonal to u
     keys: list[str]
 
+    def __post_init__(self): self._flat_origin = _flat(self.origin, self.keys)  # flattened once: state() runs per grid point
+
     def state(self, x: float, y: float) -> dict[str, Tensor]:
         "The state dict at plane coordinates (x, y); non-floating tensors are the origin's."
-        flat = _flat(self.origin, self.keys) + x * self.u + y * self.v
+        flat = self._flat_origin + x * self.u + y * self.v
         state, offset = dict(self.origin), 0
         for k in self.keys:
             n = self.origin[k].numel()
@@ -54,7 +56,7 @@ class Plane:
 
     def coordinates(self, state: Mapping[str, Tensor]) -> tuple[float, float]:
         "The (x, y) of the projection of `state` onto the plane."
-        d = _flat(state, self.keys) - _flat(self.origin, self.keys)
+        d = _flat(state, self.keys) - self._flat_origin
         return float(d @ self.u), float(d @ self.v)
 
 # %% ../nbs/08_landscape.ipynb #b4878e35
@@ -100,12 +102,15 @@ def evaluate_points(model: nn.Module, states: list[dict], inputs: Tensor, teache
     "Distillation loss and top-1 agreement with `teacher_logits` of `model` (in eval mode) at each of the weight `states`, on `inputs`; one pass for all."
     n, loss, matches = len(inputs), torch.zeros(len(states), dtype=torch.float64), torch.zeros(len(states), dtype=torch.float64)
     device = model_device(model)
-    stacked = {k: torch.stack([s[k] for s in states]).to(device) for k in states[0]} if len(states) > 1 else None
-    if stacked is None: model.load_state_dict(states[0])
-    forward = vmap(lambda p, x: functional_call(model, p, (x,)), in_dims=(0, None))
+    if len(states) == 1:
+        model.load_state_dict(states[0])
+        forward = lambda x: model(x).unsqueeze(0)
+    else:
+        stacked = {k: torch.stack([s[k] for s in states]).to(device) for k in states[0]}
+        forward = lambda x: vmap(lambda p, x: functional_call(model, p, (x,)), in_dims=(0, None))(stacked, x)
     for start in range(0, n, batch_size):
         x, target = inputs[start:start + batch_size].to(device), teacher_logits[start:start + batch_size].to(device)
-        logits = forward(stacked, x) if stacked is not None else model(x).unsqueeze(0)
+        logits = forward(x)
         for j, point_logits in enumerate(logits):
             loss[j] += distillation_loss(point_logits, target, None, tau, 0.0).double().cpu() * len(x)
             matches[j] += (point_logits.argmax(-1) == target.argmax(-1)).sum().double().cpu()
