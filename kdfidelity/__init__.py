@@ -4,7 +4,8 @@ import importlib as _importlib
 
 # The chapters of the library, importable as attributes (`kdfidelity.metrics`) without paying for all of them at once.
 _SUBMODULES = ("settings", "files", "data", "augment", "models", "losses", "metrics", "train", "gan", "landscape",
-               "experiments", "plots", "cli", "paper")
+               "store", "workspace", "specs", "gan_runs", "runs", "plane_runs", "experiments", "runner", "results",
+               "plots", "cli", "paper")
 
 def __getattr__(name):
     if name in _SUBMODULES: return _importlib.import_module(f"{__name__}.{name}")

@@ -26,53 +26,70 @@ __all__ = ['POLICIES', 'AugmentError', 'to_unit_float', 'normalize', 'Policy', '
 class AugmentError(ValueError):
     "An augmentation input or option that cannot be used; the message names the value and what is valid."
 
+# %% ../nbs/02_augment.ipynb #802ef83d
 def to_unit_float(images: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
-    "uint8 images (0..255) as floats in [0, 1] on the same device; float images are returned as `dtype` unchanged in value."
-    if images.dtype == torch.uint8: return images.to(dtype) / 255
-    if images.is_floating_point(): return images.to(dtype)
+    """uint8 images (0..255) as floats in [0, 1] on the same device; float images are returned as `dtype` unchanged in
+    value."""
+    if images.dtype == torch.uint8:
+        return images.to(dtype) / 255
+    if images.is_floating_point():
+        return images.to(dtype)
     raise AugmentError(f"to_unit_float expects uint8 or floating images, got dtype {images.dtype}")
 
-def normalize(x: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
-    "Per-channel `(x - mean) / std` for a batch `B x C x H x W`."
-    _check_batch(x)
-    if len(mean) != x.shape[1] or len(std) != x.shape[1]:
-        raise AugmentError(f"normalize got {len(mean)} means and {len(std)} stds for {x.shape[1]} channels; give one per channel")
-    if min(std) <= 0: raise AugmentError(f"normalize needs positive stds, got {tuple(std)}")
-    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    return (x - m) / s
-
+# %% ../nbs/02_augment.ipynb #98369484
 def _check_batch(x):
     if not isinstance(x, Tensor) or x.dim() != 4 or not x.is_floating_point():
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         dtype = x.dtype if isinstance(x, Tensor) else None
-        raise AugmentError(f"expected a float image batch B x C x H x W in [0, 1], got shape {shape} and dtype {dtype}; "
-                           "use to_unit_float on uint8 images")
+        raise AugmentError(
+            f"expected a float image batch B x C x H x W in [0, 1], got shape {shape} and dtype {dtype}; "
+            "use to_unit_float on uint8 images"
+        )
+
+# %% ../nbs/02_augment.ipynb #9624979c
+def normalize(x: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
+    "Per-channel `(x - mean) / std` for a batch `B x C x H x W`."
+    _check_batch(x)
+    if len(mean) != x.shape[1] or len(std) != x.shape[1]:
+        raise AugmentError(
+            f"normalize got {len(mean)} means and {len(std)} stds for {x.shape[1]} channels; give one per channel"
+        )
+    if min(std) <= 0:
+        raise AugmentError(f"normalize needs positive stds, got {tuple(std)}")
+    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    return (x - m) / s
 
 # %% ../nbs/02_augment.ipynb #cdd8b0c8
 def _generator(generator: torch.Generator | None) -> torch.Generator:
     return torch.default_generator if generator is None else generator
 
+# %% ../nbs/02_augment.ipynb #3be0fdbb
 def _uniform(shape, generator) -> Tensor:
     "Uniform [0, 1) numbers drawn on the generator's device."
     g = _generator(generator)
     return torch.rand(shape, generator=g, device=g.device)
 
+# %% ../nbs/02_augment.ipynb #d5b548d8
 def _randint(high: int, shape, generator) -> Tensor:
     g = _generator(generator)
     return torch.randint(high, shape, generator=g, device=g.device)
 
+# %% ../nbs/02_augment.ipynb #90be2663
 def _randperm(n: int, generator) -> Tensor:
     g = _generator(generator)
     return torch.randperm(n, generator=g, device=g.device)
 
+# %% ../nbs/02_augment.ipynb #a3d57447
 def _check_probability(p, what):
-    if not 0 <= p <= 1: raise AugmentError(f"{what} = {p} is not a probability; use a value in [0, 1]")
+    if not 0 <= p <= 1:
+        raise AugmentError(f"{what} = {p} is not a probability; use a value in [0, 1]")
     return float(p)
 
 # %% ../nbs/02_augment.ipynb #90d2f912
 class Policy:
     "An augmentation policy: `policy(x, generator) -> x_aug` on a float batch in [0, 1], same shape, dtype and device."
+
     name: str = "policy"
     num_views: int | None = None  # size of a finite view set; None for continuous policies
 
@@ -92,10 +109,13 @@ class Policy:
 
     def apply_views(self, x: Tensor, views: Tensor) -> Tensor:
         "Apply view `views[i]` to image `i`."
-        self._require_views(); _check_batch(x)
+        self._require_views()
+        _check_batch(x)
         views = torch.as_tensor(views, dtype=torch.long).to(x.device)
         if views.shape != (x.shape[0],):
-            raise AugmentError(f"apply_views needs one view per image: {x.shape[0]} images but views of shape {tuple(views.shape)}")
+            raise AugmentError(
+                f"apply_views needs one view per image: {x.shape[0]} images but views of shape {tuple(views.shape)}"
+            )
         return self.transform_views(x, views)
 
     def transform_views(self, x: Tensor, views: Tensor) -> Tensor:
@@ -104,21 +124,29 @@ class Policy:
 
     def _require_views(self):
         if self.num_views is None:
-            raise AugmentError(f"policy {self.name!r} is continuous and has no finite view set; "
-                               "only policies with num_views (none, baseline, vflip and compositions of them) have one")
+            raise AugmentError(
+                f"policy {self.name!r} is continuous and has no finite view set; "
+                "only policies with num_views (none, baseline, vflip and compositions of them) have one"
+            )
 
-    def __repr__(self): return f"{type(self).__name__}(name={self.name!r})"
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r})"
 
+# %% ../nbs/02_augment.ipynb #bffa7282
 class FiniteViewPolicy(Policy):
     "A policy that picks one of `num_views` fixed transformations per image, uniformly at random."
+
     def transform(self, x, generator):
         return self.transform_views(x, self.sample_views(x.shape[0], generator).to(x.device))
 
 # %% ../nbs/02_augment.ipynb #5c356c79
 class Identity(FiniteViewPolicy):
     "The `none` policy: no augmentation."
+
     name, num_views = "none", 1
-    def transform_views(self, x, views): return x
+
+    def transform_views(self, x, views):
+        return x
 
 # %% ../nbs/02_augment.ipynb #7d9fbccd
 def crop_flip(x: Tensor, dy: Tensor, dx: Tensor, flipped: Tensor, padding: int) -> Tensor:
@@ -127,26 +155,33 @@ def crop_flip(x: Tensor, dy: Tensor, dx: Tensor, flipped: Tensor, padding: int) 
     dy, dx, flipped = (t.to(x.device) for t in (dy, dx, flipped))
     padded = F.pad(x, (padding,) * 4) if padding else x
     Wp = W + 2 * padding
-    rows = dy[:, None] + torch.arange(H, device=x.device)                      # B x H
+    rows = dy[:, None] + torch.arange(H, device=x.device)  # B x H
     j = torch.arange(W, device=x.device)
-    cols = dx[:, None] + torch.where(flipped[:, None].bool(), W - 1 - j, j)    # B x W
+    cols = dx[:, None] + torch.where(flipped[:, None].bool(), W - 1 - j, j)  # B x W
     index = (rows[:, :, None] * Wp + cols[:, None, :]).view(B, 1, H * W).expand(B, C, H * W)
     return padded.flatten(2).gather(2, index).view(B, C, H, W)
 
+# %% ../nbs/02_augment.ipynb #6b689986
 class RandomCropFlip(FiniteViewPolicy):
-    "The `baseline` policy: random crop with `padding` zero pixels per side, then a horizontal flip with probability 0.5."
+    """The `baseline` policy: random crop with `padding` zero pixels per side, then a horizontal flip with probability
+    0.5."""
+
     name = "baseline"
+
     def __init__(self, padding: int = 4, flip: bool = True):
-        if padding < 0: raise AugmentError(f"padding = {padding} must be >= 0")
+        if padding < 0:
+            raise AugmentError(f"padding = {padding} must be >= 0")
         self.padding, self.flip = int(padding), bool(flip)
         self.num_offsets = 2 * self.padding + 1
-        self.num_views = self.num_offsets ** 2 * (2 if self.flip else 1)
+        self.num_views = self.num_offsets**2 * (2 if self.flip else 1)
 
     def view_of(self, dy: int, dx: int, flipped: bool = False) -> int:
         "The view index of crop offset (`dy`, `dx`) in the padded image, flipped or not."
         if not (0 <= dy < self.num_offsets and 0 <= dx < self.num_offsets) or (flipped and not self.flip):
-            raise AugmentError(f"no view with offset ({dy}, {dx}) flipped={flipped}; offsets run 0..{self.num_offsets - 1}"
-                               + ("" if self.flip else " and this policy never flips"))
+            raise AugmentError(
+                f"no view with offset ({dy}, {dx}) flipped={flipped}; offsets run 0..{self.num_offsets - 1}"
+                + ("" if self.flip else " and this policy never flips")
+            )
         return (dy * self.num_offsets + dx) * (2 if self.flip else 1) + int(flipped)
 
     @property
@@ -159,12 +194,15 @@ class RandomCropFlip(FiniteViewPolicy):
         offset, flipped = views // flips, views % flips
         return crop_flip(x, offset // self.num_offsets, offset % self.num_offsets, flipped, self.padding)
 
-    def __repr__(self): return f"RandomCropFlip(padding={self.padding}, flip={self.flip})"
+    def __repr__(self):
+        return f"RandomCropFlip(padding={self.padding}, flip={self.flip})"
 
 # %% ../nbs/02_augment.ipynb #22ba2c46
 class VerticalFlip(FiniteViewPolicy):
     "The core of the `vflip` policy: flip each image upside down with probability 0.5 (view 1 is flipped)."
+
     name, num_views = "vflip", 2
+
     def transform_views(self, x, views):
         return torch.where(views.view(-1, 1, 1, 1).bool(), x.flip(-2), x)
 
@@ -172,7 +210,9 @@ class VerticalFlip(FiniteViewPolicy):
 def rotate(x: Tensor, degrees: Tensor) -> Tensor:
     "Rotate image `i` counter-clockwise by `degrees[i]` about its centre (bilinear, zero fill)."
     B, C, H, W = x.shape
-    work = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32  # half precision: build the grid in float32
+    work = (
+        x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+    )  # half precision: build the grid in float32
     t = torch.as_tensor(degrees).to(device=x.device, dtype=work) * (math.pi / 180)
     cos, sin, zero = torch.cos(t), torch.sin(t), torch.zeros_like(t)
     # affine_grid works in [-1, 1] coordinates per axis; H/W and W/H turn a pixel-space rotation into them.
@@ -180,29 +220,39 @@ def rotate(x: Tensor, degrees: Tensor) -> Tensor:
     grid = F.affine_grid(theta, [B, C, H, W], align_corners=False).to(x.dtype)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False).clamp_(0, 1)
 
+# %% ../nbs/02_augment.ipynb #5ab700a0
 class RandomRotation(Policy):
     "The core of the `rotation` policy: rotate each image by an angle uniform in [-`degrees`, `degrees`]."
+
     name = "rotation"
+
     def __init__(self, degrees: float = 20.0):
-        if degrees < 0: raise AugmentError(f"degrees = {degrees} must be >= 0 (angles are drawn from [-degrees, degrees])")
+        if degrees < 0:
+            raise AugmentError(f"degrees = {degrees} must be >= 0 (angles are drawn from [-degrees, degrees])")
         self.degrees = float(degrees)
 
     def sample_angles(self, batch_size: int, generator: torch.Generator | None = None) -> Tensor:
         "One angle in degrees per image, uniform in [-degrees, degrees]."
         return (2 * _uniform(batch_size, generator) - 1) * self.degrees
 
-    def transform(self, x, generator): return rotate(x, self.sample_angles(x.shape[0], generator))
-    def __repr__(self): return f"RandomRotation(degrees={self.degrees})"
+    def transform(self, x, generator):
+        return rotate(x, self.sample_angles(x.shape[0], generator))
+
+    def __repr__(self):
+        return f"RandomRotation(degrees={self.degrees})"
 
 # %% ../nbs/02_augment.ipynb #a703a964
 _GREY = (0.2989, 0.587, 0.114)
 
+
 def grey(x: Tensor) -> Tensor:
     "Grey-scale version of an RGB (or 1-channel) batch, `B x 1 x H x W`."
-    if x.shape[1] == 1: return x
+    if x.shape[1] == 1:
+        return x
     r, g, b = x.unbind(1)
     return (_GREY[0] * r + _GREY[1] * g + _GREY[2] * b).unsqueeze(1)
 
+# %% ../nbs/02_augment.ipynb #b860783f
 def rgb_to_hsv(x: Tensor) -> Tensor:
     "RGB in [0, 1] to HSV in [0, 1] (hue as a fraction of a turn), batched over `B x 3 x H x W`."
     r, g, b = x.unbind(1)
@@ -211,13 +261,16 @@ def rgb_to_hsv(x: Tensor) -> Tensor:
     grey_pixel = chroma == 0
     safe_chroma = torch.where(grey_pixel, torch.ones_like(chroma), chroma)
     sat = chroma / torch.where(maxc == 0, torch.ones_like(maxc), maxc)
-    hue = torch.where(maxc == r, (g - b) / safe_chroma,
-          torch.where(maxc == g, 2 + (b - r) / safe_chroma, 4 + (r - g) / safe_chroma))
+    hue = torch.where(
+        maxc == r, (g - b) / safe_chroma, torch.where(maxc == g, 2 + (b - r) / safe_chroma, 4 + (r - g) / safe_chroma)
+    )
     hue = torch.where(grey_pixel, torch.zeros_like(hue), hue)
     return torch.stack([(hue / 6) % 1.0, sat, maxc], 1)
 
+# %% ../nbs/02_augment.ipynb #430a6bd7
 # For each sextant of the hue circle, which of (v, q, p, t) is red, green, blue.
 _SEXTANT = torch.tensor([[0, 3, 2], [1, 0, 2], [2, 0, 3], [2, 1, 0], [3, 2, 0], [0, 2, 1]])
+
 
 def hsv_to_rgb(x: Tensor) -> Tensor:
     "HSV in [0, 1] back to RGB in [0, 1], batched over `B x 3 x H x W`."
@@ -227,43 +280,57 @@ def hsv_to_rgb(x: Tensor) -> Tensor:
     f = h6 - sextant
     sextant = sextant.long() % 6
     candidates = torch.stack([v, v * (1 - s * f), v * (1 - s), v * (1 - s * (1 - f))], 1)  # v, q, p, t
-    pick = _SEXTANT.to(x.device)[sextant].permute(0, 3, 1, 2)                                 # B x 3 x H x W
+    pick = _SEXTANT.to(x.device)[sextant].permute(0, 3, 1, 2)  # B x 3 x H x W
     return candidates.gather(1, pick)
 
-def _blend(x, other, factor): return (factor * x + (1 - factor) * other).clamp_(0, 1)
+# %% ../nbs/02_augment.ipynb #617c31c8
+def _blend(x, other, factor):
+    return (factor * x + (1 - factor) * other).clamp_(0, 1)
 
+# %% ../nbs/02_augment.ipynb #ef53d9fe
 def adjust_brightness(x: Tensor, factor: Tensor) -> Tensor:
     "Multiply image `i` by `factor[i]`, clamped to [0, 1]."
     return (x * factor.view(-1, 1, 1, 1)).clamp(0, 1)
 
+# %% ../nbs/02_augment.ipynb #706b855f
 def adjust_contrast(x: Tensor, factor: Tensor) -> Tensor:
     "Blend image `i` with the mean of its grey-scale version by `factor[i]`."
     return _blend(x, grey(x).mean((1, 2, 3), keepdim=True), factor.view(-1, 1, 1, 1))
 
+# %% ../nbs/02_augment.ipynb #3ac5b1fd
 def adjust_saturation(x: Tensor, factor: Tensor) -> Tensor:
     "Blend each pixel of image `i` with its grey value by `factor[i]` (no change for 1-channel images)."
-    if x.shape[1] == 1: return x
+    if x.shape[1] == 1:
+        return x
     return _blend(x, grey(x), factor.view(-1, 1, 1, 1))
 
+# %% ../nbs/02_augment.ipynb #7e14dfa8
 def adjust_hue(x: Tensor, shift: Tensor) -> Tensor:
     "Rotate the hue of image `i` by `shift[i]` turns (no change for 1-channel images)."
-    if x.shape[1] == 1: return x
+    if x.shape[1] == 1:
+        return x
     hsv = rgb_to_hsv(x)
     hue = (hsv[:, :1] + shift.view(-1, 1, 1, 1)) % 1.0
     return hsv_to_rgb(torch.cat([hue, hsv[:, 1:]], 1)).clamp_(0, 1)
 
 # %% ../nbs/02_augment.ipynb #fe9bd966
 class ColorJitter(Policy):
-    "The core of the `color_jitter` policy: brightness, contrast, saturation and hue jitter in a random order per image."
+    """The core of the `color_jitter` policy: brightness, contrast, saturation and hue jitter in a random order per
+    image."""
+
     name = "color_jitter"
+
     def __init__(self, brightness: float = 0.2, contrast: float = 0.2, saturation: float = 0.2, hue: float = 0.2):
         for key, value in dict(brightness=brightness, contrast=contrast, saturation=saturation).items():
-            if value < 0: raise AugmentError(f"{key} = {value} must be >= 0 (factors are drawn from [1 - {key}, 1 + {key}])")
-        if not 0 <= hue <= 0.5: raise AugmentError(f"hue = {hue} must be in [0, 0.5] (a shift of at most half a turn)")
+            if value < 0:
+                raise AugmentError(f"{key} = {value} must be >= 0 (factors are drawn from [1 - {key}, 1 + {key}])")
+        if not 0 <= hue <= 0.5:
+            raise AugmentError(f"hue = {hue} must be in [0, 0.5] (a shift of at most half a turn)")
         self.strengths = (float(brightness), float(contrast), float(saturation), float(hue))
 
     def sample_params(self, batch_size: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-        "Per image: the four factors (brightness, contrast, saturation, hue shift), `B x 4`, and the order to apply them, `B x 4`."
+        """Per image: the four factors (brightness, contrast, saturation, hue shift), `B x 4`, and the order to apply
+        them, `B x 4`."""
         u = 2 * _uniform((batch_size, 4), generator) - 1
         strengths = torch.tensor(self.strengths, device=u.device)
         factors = u * strengths + torch.tensor([1.0, 1.0, 1.0, 0.0], device=u.device)
@@ -283,38 +350,49 @@ class ColorJitter(Policy):
             for k in active:
                 # the images whose order puts adjustment k at this step; found where `order` lives (the CPU, usually)
                 rows = (order[:, step] == k).nonzero().flatten()
-                if len(rows) == 0: continue
+                if len(rows) == 0:
+                    continue
                 rows = rows.to(x.device)
                 out[rows] = adjust[k](out[rows], factors[rows, k])
         return out
 
-    def transform(self, x, generator): return self.apply_params(x, *self.sample_params(x.shape[0], generator))
+    def transform(self, x, generator):
+        return self.apply_params(x, *self.sample_params(x.shape[0], generator))
+
     def __repr__(self):
         return "ColorJitter(brightness={}, contrast={}, saturation={}, hue={})".format(*self.strengths)
 
 # %% ../nbs/02_augment.ipynb #6871dbdf
 class Mixup(Policy):
-    "The `mixup` policy: `lam * x + (1 - lam) * x[perm]` with one `lam ~ Beta(alpha, alpha)` per batch and a random `perm`."
+    """The `mixup` policy: `lam * x + (1 - lam) * x[perm]` with one `lam ~ Beta(alpha, alpha)` per batch and a random
+    `perm`."""
+
     name = "mixup"
+
     def __init__(self, alpha: float = 1.0, base: Policy | None = None):
-        if not alpha > 0: raise AugmentError(f"alpha = {alpha} must be > 0 (lam ~ Beta(alpha, alpha))")
+        if not alpha > 0:
+            raise AugmentError(f"alpha = {alpha} must be > 0 (lam ~ Beta(alpha, alpha))")
         self.alpha, self.base = float(alpha), base
 
     def sample_lambda(self, generator: torch.Generator | None = None) -> float:
         "One mixing weight `lam ~ Beta(alpha, alpha)`, seeded from `generator`."
-        seed = int(_randint(2 ** 62, (1,), generator).item())
+        seed = int(_randint(2**62, (1,), generator).item())
         return float(np.random.default_rng(seed).beta(self.alpha, self.alpha))
 
     def mix(self, x: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, float, Tensor]:
         "The mixed batch, the weight `lam` of the original images, and the partner permutation `perm`."
         _check_batch(x)
-        if self.base is not None: x = self.base(x, generator)
+        if self.base is not None:
+            x = self.base(x, generator)
         lam = self.sample_lambda(generator)
         perm = _randperm(x.shape[0], generator).to(x.device)
         return (lam * x + (1 - lam) * x[perm]).clamp_(0, 1), lam, perm
 
-    def transform(self, x, generator): return self.mix(x, generator)[0]
-    def __repr__(self): return f"Mixup(alpha={self.alpha}, base={self.base!r})"
+    def transform(self, x, generator):
+        return self.mix(x, generator)[0]
+
+    def __repr__(self):
+        return f"Mixup(alpha={self.alpha}, base={self.base!r})"
 
 # %% ../nbs/02_augment.ipynb #f2b271e5
 def _replace(x: Tensor, chosen: Tensor, replacement: Tensor) -> Tensor:
@@ -322,11 +400,15 @@ def _replace(x: Tensor, chosen: Tensor, replacement: Tensor) -> Tensor:
     out[chosen] = replacement.to(device=x.device, dtype=x.dtype)
     return out
 
+# %% ../nbs/02_augment.ipynb #644a86d0
 class UniformNoise(Policy):
     "The core of the `noise` policy: replace each image with probability `p` by i.i.d. U[`low`, `high`] pixels."
+
     name = "noise"
+
     def __init__(self, p: float = 0.2, low: float = 0.0, high: float = 1.0):
-        if not 0 <= low < high <= 1: raise AugmentError(f"noise range [{low}, {high}] must satisfy 0 <= low < high <= 1")
+        if not 0 <= low < high <= 1:
+            raise AugmentError(f"noise range [{low}, {high}] must satisfy 0 <= low < high <= 1")
         self.p, self.low, self.high = _check_probability(p, "p"), float(low), float(high)
 
     def transform(self, x, generator):
@@ -334,54 +416,78 @@ class UniformNoise(Policy):
         noise = self.low + (self.high - self.low) * _uniform((len(chosen), *x.shape[1:]), generator)
         return _replace(x, chosen.to(x.device), noise)
 
-    def __repr__(self): return f"UniformNoise(p={self.p}, low={self.low}, high={self.high})"
+    def __repr__(self):
+        return f"UniformNoise(p={self.p}, low={self.low}, high={self.high})"
 
 # %% ../nbs/02_augment.ipynb #cebf0b10
 class OODImages(Policy):
     "The core of the `ood` policy: replace each image with probability `p` by a random image from `pool`."
+
     name = "ood"
+
     def __init__(self, pool: Tensor, p: float = 1 / 6):
         if not isinstance(pool, Tensor) or pool.dim() != 4 or len(pool) == 0:
-            raise AugmentError(f"pool must be a non-empty image tensor N x C x H x W, got {getattr(pool, 'shape', type(pool).__name__)}")
+            raise AugmentError(
+                f"pool must be a non-empty image tensor N x C x H x W, got "
+                f"{getattr(pool, 'shape', type(pool).__name__)}"
+            )
         self.pool, self.p = pool, _check_probability(p, "p")
 
     def transform(self, x, generator):
         if self.pool.shape[1:] != x.shape[1:]:
-            raise AugmentError(f"OOD pool images are {tuple(self.pool.shape[1:])} but the batch's are {tuple(x.shape[1:])}; "
-                               "resize or convert the pool to match")
+            raise AugmentError(
+                f"OOD pool images are {tuple(self.pool.shape[1:])} but the batch's are {tuple(x.shape[1:])}; "
+                "resize or convert the pool to match"
+            )
         chosen = _uniform(x.shape[0], generator) < self.p
         picks = _randint(len(self.pool), (x.shape[0],), generator)[chosen]
         images = to_unit_float(self.pool[picks.to(self.pool.device)], x.dtype)
         return _replace(x, chosen.nonzero().flatten().to(x.device), images)
 
-    def __repr__(self): return f"OODImages(pool of {len(self.pool)}, p={self.p:.4g})"
+    def __repr__(self):
+        return f"OODImages(pool of {len(self.pool)}, p={self.p:.4g})"
 
+# %% ../nbs/02_augment.ipynb #a260774a
 class GANSamples(Policy):
-    "The core of the `gan` policy: replace each image (or, `per='batch'`, the whole batch) with probability `p` by fresh `sampler` samples."
+    """The core of the `gan` policy: replace each image (or, `per='batch'`, the whole batch) with probability `p` by
+    fresh `sampler` samples."""
+
     name = "gan"
+
     def __init__(self, sampler: Callable[[int, torch.Generator | None], Tensor], p: float = 0.5, per: str = "image"):
-        if not callable(sampler): raise AugmentError(f"sampler must be a callable sampler(n, generator) -> images, got {type(sampler).__name__}")
-        if per not in ("image", "batch"): raise AugmentError(f"per = {per!r} is not valid; use 'image' or 'batch'")
+        if not callable(sampler):
+            raise AugmentError(
+                f"sampler must be a callable sampler(n, generator) -> images, got {type(sampler).__name__}"
+            )
+        if per not in ("image", "batch"):
+            raise AugmentError(f"per = {per!r} is not valid; use 'image' or 'batch'")
         self.sampler, self.p, self.per = sampler, _check_probability(p, "p"), per
 
     def transform(self, x, generator):
         B = x.shape[0]
         draw = _uniform(1 if self.per == "batch" else B, generator) < self.p
         chosen = (draw.expand(B) if self.per == "batch" else draw).nonzero().flatten()
-        if len(chosen) == 0: return x.clone()
+        if len(chosen) == 0:
+            return x.clone()
         samples = self.sampler(len(chosen), generator)
         if not isinstance(samples, Tensor) or samples.shape != (len(chosen), *x.shape[1:]):
-            raise AugmentError(f"sampler({len(chosen)}, generator) returned shape {tuple(getattr(samples, 'shape', ()))}; "
-                               f"expected {(len(chosen), *x.shape[1:])}")
+            raise AugmentError(
+                f"sampler({len(chosen)}, generator) returned shape {tuple(getattr(samples, 'shape', ()))}; "
+                f"expected {(len(chosen), *x.shape[1:])}"
+            )
         if samples.min() < 0 or samples.max() > 1:
-            raise AugmentError("sampler returned values outside [0, 1]; map a tanh generator's output to pixels with (z + 1) / 2")
+            raise AugmentError(
+                "sampler returned values outside [0, 1]; map a tanh generator's output to pixels with (z + 1) / 2"
+            )
         return _replace(x, chosen.to(x.device), samples)
 
-    def __repr__(self): return f"GANSamples(p={self.p}, per={self.per!r})"
+    def __repr__(self):
+        return f"GANSamples(p={self.p}, per={self.per!r})"
 
 # %% ../nbs/02_augment.ipynb #8dbac66e
 class Compose(Policy):
     "Apply `policies` in order; a finite view set when every member has one."
+
     def __init__(self, policies: Sequence[Policy], name: str | None = None):
         self.policies = list(policies)
         if not self.policies or not all(isinstance(p, Policy) for p in self.policies):
@@ -391,12 +497,14 @@ class Compose(Policy):
         self.num_views = math.prod(sizes) if all(s is not None for s in sizes) else None
 
     def transform(self, x, generator):
-        for p in self.policies: x = p(x, generator)
+        for p in self.policies:
+            x = p(x, generator)
         return x
 
     def sample_views(self, batch_size: int, generator: torch.Generator | None = None) -> Tensor:
         "The members' views, drawn in call order and combined in mixed radix (first member most significant)."
-        if self.num_views is None: return super().sample_views(batch_size, generator)
+        if self.num_views is None:
+            return super().sample_views(batch_size, generator)
         views = torch.zeros(batch_size, dtype=torch.long)
         for p in self.policies:
             member = p.sample_views(batch_size, generator)
@@ -406,59 +514,114 @@ class Compose(Policy):
     def transform_views(self, x, views):
         digits = []
         for p in reversed(self.policies):
-            digits.append(views % p.num_views); views = views // p.num_views
-        for p, v in zip(self.policies, reversed(digits)): x = p.transform_views(x, v)
+            digits.append(views % p.num_views)
+            views = views // p.num_views
+        for p, v in zip(self.policies, reversed(digits)):
+            x = p.transform_views(x, v)
         return x
 
-    def __repr__(self): return f"Compose({self.policies!r}, name={self.name!r})"
+    def __repr__(self):
+        return f"Compose({self.policies!r}, name={self.name!r})"
 
 # %% ../nbs/02_augment.ipynb #268b9d5f
 def _with_baseline(name, core, with_baseline, after=True):
-    if not with_baseline: return Compose([core], name=name)
+    if not with_baseline:
+        return Compose([core], name=name)
     return Compose([core, RandomCropFlip()] if after else [RandomCropFlip(), core], name=name)
 
-def _none() -> Policy: return Identity()
-def _baseline(padding: int = 4, flip: bool = True) -> Policy: return RandomCropFlip(padding, flip)
+# %% ../nbs/02_augment.ipynb #269f7494
+def _none() -> Policy:
+    return Identity()
+
+# %% ../nbs/02_augment.ipynb #b29c7493
+def _baseline(padding: int = 4, flip: bool = True) -> Policy:
+    return RandomCropFlip(padding, flip)
+
+# %% ../nbs/02_augment.ipynb #7cb99983
 def _rotation(degrees: float = 20.0, with_baseline: bool = True) -> Policy:
     return _with_baseline("rotation", RandomRotation(degrees), with_baseline)
-def _vflip(with_baseline: bool = True) -> Policy: return _with_baseline("vflip", VerticalFlip(), with_baseline)
-def _color_jitter(brightness: float = 0.2, contrast: float = 0.2, saturation: float = 0.2, hue: float = 0.2,
-                  with_baseline: bool = True) -> Policy:
+
+# %% ../nbs/02_augment.ipynb #40315b79
+def _vflip(with_baseline: bool = True) -> Policy:
+    return _with_baseline("vflip", VerticalFlip(), with_baseline)
+
+# %% ../nbs/02_augment.ipynb #1a0d050e
+def _color_jitter(
+    brightness: float = 0.2,
+    contrast: float = 0.2,
+    saturation: float = 0.2,
+    hue: float = 0.2,
+    with_baseline: bool = True,
+) -> Policy:
     return _with_baseline("color_jitter", ColorJitter(brightness, contrast, saturation, hue), with_baseline)
-def _combined(degrees: float = 20.0, brightness: float = 0.2, contrast: float = 0.2, saturation: float = 0.2,
-              hue: float = 0.2) -> Policy:
-    return Compose([RandomRotation(degrees), VerticalFlip(), ColorJitter(brightness, contrast, saturation, hue),
-                    RandomCropFlip()], name="combined")
+
+# %% ../nbs/02_augment.ipynb #da4f69ae
+def _combined(
+    degrees: float = 20.0, brightness: float = 0.2, contrast: float = 0.2, saturation: float = 0.2, hue: float = 0.2
+) -> Policy:
+    return Compose(
+        [RandomRotation(degrees), VerticalFlip(), ColorJitter(brightness, contrast, saturation, hue), RandomCropFlip()],
+        name="combined",
+    )
+
+# %% ../nbs/02_augment.ipynb #1626d7aa
 def _mixup(alpha: float = 1.0, with_baseline: bool = True) -> Policy:
     return Mixup(alpha, base=RandomCropFlip() if with_baseline else None)
+
+# %% ../nbs/02_augment.ipynb #3bfa064e
 def _noise(p: float = 0.2, low: float = 0.0, high: float = 1.0, with_baseline: bool = True) -> Policy:
     return _with_baseline("noise", UniformNoise(p, low, high), with_baseline, after=False)
+
+# %% ../nbs/02_augment.ipynb #e7830c2b
 def _ood(pool: Tensor | None = None, p: float = 1 / 6, with_baseline: bool = True) -> Policy:
-    if pool is None: raise AugmentError("policy 'ood' needs pool=<N x C x H x W tensor of out-of-distribution images, e.g. SVHN>")
+    if pool is None:
+        raise AugmentError("policy 'ood' needs pool=<N x C x H x W tensor of out-of-distribution images, e.g. SVHN>")
     return _with_baseline("ood", OODImages(pool, p), with_baseline, after=True)
+
+# %% ../nbs/02_augment.ipynb #1a2c6516
 def _gan(sampler: Callable | None = None, p: float = 0.5, per: str = "image", with_baseline: bool = True) -> Policy:
-    if sampler is None: raise AugmentError("policy 'gan' needs sampler=<callable sampler(n, generator) -> images in [0, 1]>")
+    if sampler is None:
+        raise AugmentError("policy 'gan' needs sampler=<callable sampler(n, generator) -> images in [0, 1]>")
     return _with_baseline("gan", GANSamples(sampler, p, per), with_baseline, after=False)
 
-_BUILDERS = dict(none=_none, baseline=_baseline, rotation=_rotation, vflip=_vflip, color_jitter=_color_jitter,
-                 combined=_combined, mixup=_mixup, noise=_noise, ood=_ood, gan=_gan)
+# %% ../nbs/02_augment.ipynb #663ae073
+_BUILDERS = dict(
+    none=_none,
+    baseline=_baseline,
+    rotation=_rotation,
+    vflip=_vflip,
+    color_jitter=_color_jitter,
+    combined=_combined,
+    mixup=_mixup,
+    noise=_noise,
+    ood=_ood,
+    gan=_gan,
+)
+
+
 POLICIES = tuple(_BUILDERS)
 
+# %% ../nbs/02_augment.ipynb #3139d489
+def _builder(name):
+    if name not in _BUILDERS:
+        raise AugmentError(f"unknown augmentation policy {name!r}; valid names are {', '.join(POLICIES)}")
+    return _BUILDERS[name]
+
+# %% ../nbs/02_augment.ipynb #e34166d1
 def policy_options(name: str) -> dict:
     "The options `build_policy(name, ...)` takes, with their defaults (`None` where required)."
     return {k: v.default for k, v in inspect.signature(_builder(name)).parameters.items()}
 
-def _builder(name):
-    if name not in _BUILDERS: raise AugmentError(f"unknown augmentation policy {name!r}; valid names are {', '.join(POLICIES)}")
-    return _BUILDERS[name]
-
+# %% ../nbs/02_augment.ipynb #c5ac4d07
 def build_policy(name: str, **options) -> Policy:
     "The augmentation policy called `name` (one of `POLICIES`) with `options` (see `policy_options`)."
     valid = policy_options(name)
     unknown = set(options) - set(valid)
     if unknown:
-        raise AugmentError(f"policy {name!r} has no option(s) {', '.join(sorted(unknown))}; "
-                           f"its options are {', '.join(valid) or 'none'}")
+        raise AugmentError(
+            f"policy {name!r} has no option(s) {', '.join(sorted(unknown))}; "
+            f"its options are {', '.join(valid) or 'none'}"
+        )
     policy = _builder(name)(**options)
     policy.name = name
     return policy

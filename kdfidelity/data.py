@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 import torch.nn.functional as F
 
 from .settings import load_settings, resolve_device
@@ -38,8 +39,11 @@ __all__ = ['DIGITS_TEST_FRACTION', 'DIGITS_SPLIT_SEED', 'EMNIST_BYCLASS_TRAIN', 
 # %% ../nbs/01_data.ipynb #c675c102
 def _as_index(indices, n: int, device: torch.device) -> torch.Tensor:
     "`indices` (tensor, array, list or range) as a 1-D int64 tensor on `device`, checked to lie in [0, n)."
-    idx = indices if isinstance(indices, torch.Tensor) else \
-        torch.as_tensor(np.asarray(indices, dtype=np.int64).reshape(-1))
+    idx = (
+        indices
+        if isinstance(indices, torch.Tensor)
+        else torch.as_tensor(np.asarray(indices, dtype=np.int64).reshape(-1))
+    )
     if idx.dtype in (torch.bool, torch.uint8) or idx.is_floating_point() or idx.ndim != 1:
         raise TypeError(f"indices must be a 1-D sequence of integers, got {idx.dtype} of shape {tuple(idx.shape)}")
     idx = idx.to(device=device, dtype=torch.long)
@@ -47,16 +51,21 @@ def _as_index(indices, n: int, device: torch.device) -> torch.Tensor:
         raise IndexError(f"indices must lie in [0, {n}), got values from {int(idx.min())} to {int(idx.max())}")
     return idx
 
+# %% ../nbs/01_data.ipynb #6a86da69
 def _resolve(device) -> torch.device:
     return device if isinstance(device, torch.device) else resolve_device(device)
 
+# %% ../nbs/01_data.ipynb #d9e5fa1d
 def _described(value) -> str:
     "A tensor or array as `dtype of shape (...)`, anything else by its type: what an error message says was passed."
-    if isinstance(value, (torch.Tensor, np.ndarray)): return f"{value.dtype} of shape {tuple(value.shape)}"
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return f"{value.dtype} of shape {tuple(value.shape)}"
     return type(value).__name__
 
+# %% ../nbs/01_data.ipynb #bc1e459c
 class _InMemoryDataset:
     "What image and text datasets share: inputs and labels as tensors on one device."
+
     _inputs_field = "images"
 
     @property
@@ -69,7 +78,8 @@ class _InMemoryDataset:
         "The device the tensors are on."
         return self.labels.device
 
-    def __len__(self) -> int: return len(self.labels)
+    def __len__(self) -> int:
+        return len(self.labels)
 
     def subset(self, indices, name: str | None = None):
         "The examples at `indices` (in that order), with this dataset's normalisation and classes."
@@ -80,7 +90,8 @@ class _InMemoryDataset:
     def to(self, device):
         "This dataset with its tensors on `device` (itself when they are there already)."
         device = _resolve(device)
-        if self.inputs.device == device and self.labels.device == device: return self
+        if self.inputs.device == device and self.labels.device == device:
+            return self
         return replace(self, **{self._inputs_field: self.inputs.to(device), "labels": self.labels.to(device)})
 
     def _check_labels(self, kind: str):
@@ -88,19 +99,25 @@ class _InMemoryDataset:
         if not isinstance(self.num_classes, int) or self.num_classes < 1:
             raise ValueError(f"{kind} {self.name!r}: num_classes = {self.num_classes!r} must be a positive integer")
         if not isinstance(self.labels, torch.Tensor) or self.labels.dtype != torch.int64 or self.labels.shape != (n,):
-            raise ValueError(f"{kind} {self.name!r}: labels must be an int64 tensor of shape ({n},), "
-                             f"got {_described(self.labels)}")
+            raise ValueError(
+                f"{kind} {self.name!r}: labels must be an int64 tensor of shape ({n},), got {_described(self.labels)}"
+            )
         if self.labels.device != self.inputs.device:
-            raise ValueError(f"{kind} {self.name!r}: labels are on {self.labels.device} "
-                             f"but inputs on {self.inputs.device}")
+            raise ValueError(
+                f"{kind} {self.name!r}: labels are on {self.labels.device} but inputs on {self.inputs.device}"
+            )
         if n and (int(self.labels.min()) < 0 or int(self.labels.max()) >= self.num_classes):
-            raise ValueError(f"{kind} {self.name!r}: labels must lie in [0, {self.num_classes}), "
-                             f"got {int(self.labels.min())} to {int(self.labels.max())}")
+            raise ValueError(
+                f"{kind} {self.name!r}: labels must lie in [0, {self.num_classes}), "
+                f"got {int(self.labels.min())} to {int(self.labels.max())}"
+            )
 
 # %% ../nbs/01_data.ipynb #4902abb2
 @dataclass(frozen=True, eq=False, repr=False)
 class ImageDataset(_InMemoryDataset):
-    "A whole image dataset in memory: uint8 images N x C x H x W, int64 labels, and its train split's per-channel mean/std."
+    """A whole image dataset in memory: uint8 images N x C x H x W, int64 labels, and its train split's per-channel
+    mean/std."""
+
     images: torch.Tensor
     labels: torch.Tensor
     num_classes: int
@@ -111,16 +128,23 @@ class ImageDataset(_InMemoryDataset):
     def __post_init__(self):
         x = self.images
         if not isinstance(x, torch.Tensor) or x.dtype != torch.uint8 or x.ndim != 4:
-            raise ValueError(f"ImageDataset {self.name!r}: images must be a uint8 tensor N x C x H x W, got {_described(x)}")
+            raise ValueError(
+                f"ImageDataset {self.name!r}: images must be a uint8 tensor N x C x H x W, got {_described(x)}"
+            )
         self._check_labels("ImageDataset")
         mean, std = tuple(float(m) for m in self.mean), tuple(float(s) for s in self.std)
         if len(mean) != x.shape[1] or len(std) != x.shape[1]:
-            raise ValueError(f"ImageDataset {self.name!r}: mean and std need one value per channel ({x.shape[1]}), "
-                             f"got {len(mean)} and {len(std)}")
+            raise ValueError(
+                f"ImageDataset {self.name!r}: mean and std need one value per channel ({x.shape[1]}), "
+                f"got {len(mean)} and {len(std)}"
+            )
         if not all(0 <= m <= 1 for m in mean) or not all(0 < s <= 1 for s in std):
-            raise ValueError(f"ImageDataset {self.name!r}: mean {mean} must lie in [0, 1] and std {std} in (0, 1] "
-                             "(pixel units, not 0-255)")
-        object.__setattr__(self, "mean", mean); object.__setattr__(self, "std", std)
+            raise ValueError(
+                f"ImageDataset {self.name!r}: mean {mean} must lie in [0, 1] and std {std} in (0, 1] "
+                "(pixel units, not 0-255)"
+            )
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "std", std)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -128,59 +152,90 @@ class ImageDataset(_InMemoryDataset):
         return tuple(self.images.shape[1:])
 
     def __repr__(self):
-        return (f"ImageDataset({self.name!r}, {len(self)} images of {'x'.join(map(str, self.image_shape))}, "
-                f"{self.num_classes} classes, on {self.device})")
+        return (
+            f"ImageDataset({self.name!r}, {len(self)} images of {'x'.join(map(str, self.image_shape))}, "
+            f"{self.num_classes} classes, on {self.device})"
+        )
 
 # %% ../nbs/01_data.ipynb #56d5b9b9
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
     "Per-channel mean and (population) standard deviation of uint8 `images` N x C x H x W, in [0, 1] pixel units."
     if images.dtype != torch.uint8 or images.ndim != 4 or len(images) == 0:
-        raise ValueError(f"channel_stats needs non-empty uint8 images N x C x H x W, got {images.dtype} of shape {tuple(images.shape)}")
+        raise ValueError(
+            f"channel_stats needs non-empty uint8 images N x C x H x W, got {images.dtype} of shape "
+            f"{tuple(images.shape)}"
+        )
     values = torch.arange(256, dtype=torch.float64) / 255
     chunk = max(1, 2**24 // images[0].numel())
     means, stds = [], []
     for c in range(images.shape[1]):
         counts = torch.zeros(256, dtype=torch.float64)
         for start in range(0, len(images), chunk):
-            counts += torch.bincount(images[start:start + chunk, c].reshape(-1), minlength=256).cpu().double()
+            counts += torch.bincount(images[start : start + chunk, c].reshape(-1), minlength=256).cpu().double()
         p = counts / counts.sum()
         mean = float((p * values).sum())
-        means.append(mean); stds.append(math.sqrt(max(float((p * values**2).sum()) - mean**2, 0.0)))
+        means.append(mean)
+        stds.append(math.sqrt(max(float((p * values**2).sum()) - mean**2, 0.0)))
     return tuple(means), tuple(stds)
 
 # %% ../nbs/01_data.ipynb #2296ecc8
 class DatasetNotFoundError(FileNotFoundError):
     "A dataset that is not on disk; the message says where it looked, what it expected and how to get it."
 
+# %% ../nbs/01_data.ipynb #b054d814
 class DatasetDownloadError(DatasetNotFoundError):
     "A dataset that was allowed to download, but whose download failed."
 
+# %% ../nbs/01_data.ipynb #9682bf46
 class DatasetCorruptedError(ValueError):
     "Dataset files that exist but cannot be read (truncated, wrong checksum, not an image)."
 
+# %% ../nbs/01_data.ipynb #ae75f248
 _ALLOW_DOWNLOAD = "set allow_download = true in settings.ini (or KDFIDELITY_ALLOW_DOWNLOAD=1) to let it be downloaded"
 
+# %% ../nbs/01_data.ipynb #0ea398ba
 def one_line(e: BaseException, limit: int = 300) -> str:
     "`e` as `Type: message` on one line, shortened to about `limit` characters."
     text = " ".join(str(e).split())
     text = text if len(text) <= limit else text[:limit] + " ..."
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
-def _require_files(dataset: str, split: str, directory: Path, files: Sequence[str], layout: str, download: bool,
-                   how: str = _ALLOW_DOWNLOAD) -> list[str]:
+# %% ../nbs/01_data.ipynb #dc703824
+def _require_files(
+    dataset: str,
+    split: str,
+    directory: Path,
+    files: Sequence[str],
+    layout: str,
+    download: bool,
+    how: str = _ALLOW_DOWNLOAD,
+) -> list[str]:
     "The `files` missing from `directory`; raises `DatasetNotFoundError` when some are and `download` is off."
     missing = [f for f in files if not (directory / f).is_file()]
     if missing and not download:
-        raise DatasetNotFoundError(f"{dataset} ({split} split) not found: looked in {directory} for {layout} "
-                                   f"(missing: {', '.join(missing)}); put the files there in that layout, or {how}")
+        raise DatasetNotFoundError(
+            f"{dataset} ({split} split) not found: looked in {directory} for {layout} "
+            f"(missing: {', '.join(missing)}); put the files there in that layout, or {how}"
+        )
     return missing
 
+# %% ../nbs/01_data.ipynb #a6ddac62
 def _download_failed(dataset: str, directory: Path, layout: str, e: Exception) -> DatasetDownloadError:
-    return DatasetDownloadError(f"{dataset}: downloading into {directory} failed ({one_line(e)}); check the "
-                                f"network connection, or put {layout} there by hand")
+    return DatasetDownloadError(
+        f"{dataset}: downloading into {directory} failed ({one_line(e)}); check the "
+        f"network connection, or put {layout} there by hand"
+    )
 
-def _open_torchvision(dataset: str, split: str, directory: Path, files: Sequence[str], layout: str,
-                      download: bool, make: Callable[[bool], object]):
+# %% ../nbs/01_data.ipynb #dcae12c0
+def _open_torchvision(
+    dataset: str,
+    split: str,
+    directory: Path,
+    files: Sequence[str],
+    layout: str,
+    download: bool,
+    make: Callable[[bool], object],
+):
     "`make(download)` (a torchvision dataset) after checking its files, with torchvision's errors turned into ours."
     missing = _require_files(dataset, split, directory, files, layout, download)
     try:
@@ -188,35 +243,46 @@ def _open_torchvision(dataset: str, split: str, directory: Path, files: Sequence
     except Exception as e:
         if missing:
             raise _download_failed(dataset, directory, layout, e) from e
-        raise DatasetCorruptedError(f"{dataset} ({split} split): the files in {directory} exist but torchvision "
-                                    f"cannot read them ({one_line(e)}); they may be truncated or a different version, "
-                                    "so replace them (or delete them and allow a download)") from e
+        raise DatasetCorruptedError(
+            f"{dataset} ({split} split): the files in {directory} exist but torchvision "
+            f"cannot read them ({one_line(e)}); they may be truncated or a different version, "
+            "so replace them (or delete them and allow a download)"
+        ) from e
 
 # %% ../nbs/01_data.ipynb #f8dfb6a7
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0
 
+
 @functools.lru_cache(maxsize=1)
 def _digits_arrays():
     "All 1,797 digits as uint8 1 x 28 x 28, their labels, the fixed test indices and the train split's mean/std."
     from sklearn.datasets import load_digits as sklearn_digits
+
     raw = sklearn_digits()
     x = torch.from_numpy(raw.images).double().unsqueeze(1) * (255 / 16)
     x = F.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)
     images = F.pad(x, (4, 4, 4, 4)).round().clamp(0, 255).to(torch.uint8)
     labels = torch.from_numpy(raw.target.astype(np.int64))
     rng = np.random.RandomState(DIGITS_SPLIT_SEED)
-    test = np.concatenate([rng.permutation(np.flatnonzero(raw.target == c))[:round(DIGITS_TEST_FRACTION * np.sum(raw.target == c))]
-                           for c in range(10)])
+    test = np.concatenate(
+        [
+            rng.permutation(np.flatnonzero(raw.target == c))[: round(DIGITS_TEST_FRACTION * np.sum(raw.target == c))]
+            for c in range(10)
+        ]
+    )
     test = torch.from_numpy(np.sort(test))
-    is_train = torch.ones(len(labels), dtype=torch.bool); is_train[test] = False
+    is_train = torch.ones(len(labels), dtype=torch.bool)
+    is_train[test] = False
     return images, labels, test, channel_stats(images[is_train])
 
+# %% ../nbs/01_data.ipynb #a501b1b9
 def load_digits(split: str = "train") -> ImageDataset:
     "scikit-learn's handwritten digits as MNIST-like 1 x 28 x 28 uint8 images, with a fixed stratified 80/20 split."
     _check_split("digits", split)
     images, labels, test, (mean, std) = _digits_arrays()
-    is_test = torch.zeros(len(labels), dtype=torch.bool); is_test[test] = True
+    is_test = torch.zeros(len(labels), dtype=torch.bool)
+    is_test[test] = True
     keep = is_test if split == "test" else ~is_test
     return ImageDataset(images[keep], labels[keep], 10, mean, std, "digits")
 
@@ -236,8 +302,15 @@ SPLITS = {name: tuple(sizes) for name, sizes in SPLIT_SIZES.items()}  # each dat
 DATASETS = tuple(SPLITS)
 TRAIN_SIZES: dict[str, int] = {name: sizes["train"] for name, sizes in SPLIT_SIZES.items()}
 NUM_CLASSES = {"digits": 10, "mnist": 10, "emnist": 62, "cifar10": 10, "cifar100": 100, "svhn": 10, "imdb": 2}
-IMAGE_SHAPES = {"digits": (1, 28, 28), "mnist": (1, 28, 28), "emnist": (1, 28, 28), "cifar10": (3, 32, 32),  # C x H x W
-                "cifar100": (3, 32, 32), "svhn": (3, 32, 32), "imagenet": (3, 32, 32)}  # imagenet: at its default image_size
+IMAGE_SHAPES = {
+    "digits": (1, 28, 28),
+    "mnist": (1, 28, 28),
+    "emnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),  # C x H x W
+    "cifar100": (3, 32, 32),
+    "svhn": (3, 32, 32),
+    "imagenet": (3, 32, 32),
+}  # imagenet: at its default image_size
 TRAIN_STATS = {  # per-channel (mean, std) of each train split, in [0, 1] pixel units
     "mnist": ((0.1307,), (0.3081,)),
     "emnist": ((0.1736,), (0.3317,)),
@@ -246,6 +319,7 @@ TRAIN_STATS = {  # per-channel (mean, std) of each train split, in [0, 1] pixel 
     "svhn": ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
 }
 STATS_TOLERANCE = 1e-3
+
 
 def _check_split(name: str, split: str):
     if split not in SPLITS[name]:
@@ -256,67 +330,110 @@ def _warn_unless_published(name: str, split: str, images: torch.Tensor):
     "A warning for each way `images` differ from the published split `name`/`split`: its size, its train statistics."
     expected = SPLIT_SIZES[name][split]
     if len(images) != expected:
-        warnings.warn(f"{name}: the {split} split has {len(images):,} images, not the published {expected:,}; "
-                      "the files may be incomplete or a different version of the dataset", stacklevel=4)
-    if split != "train": return
+        warnings.warn(
+            f"{name}: the {split} split has {len(images):,} images, not the published {expected:,}; "
+            "the files may be incomplete or a different version of the dataset",
+            stacklevel=4,
+        )
+    if split != "train":
+        return
     mean, std = TRAIN_STATS[name]
     measured = channel_stats(images)
     if max(abs(a - b) for a, b in zip(mean + std, measured[0] + measured[1])) > STATS_TOLERANCE:
-        warnings.warn(f"{name}: the train split's measured mean {tuple(round(v, 4) for v in measured[0])} and std "
-                      f"{tuple(round(v, 4) for v in measured[1])} differ from the constants {mean} and {std} used "
-                      "to normalise it; the files may be a different version of the dataset", stacklevel=4)
+        warnings.warn(
+            f"{name}: the train split's measured mean {tuple(round(v, 4) for v in measured[0])} and std "
+            f"{tuple(round(v, 4) for v in measured[1])} differ from the constants {mean} and {std} used "
+            "to normalise it; the files may be a different version of the dataset",
+            stacklevel=4,
+        )
 
+# %% ../nbs/01_data.ipynb #e2b4eae9
 def _torchvision_image_dataset(name: str, split: str, images: torch.Tensor, labels) -> ImageDataset:
     "Split `split` of the published dataset `name` as an `ImageDataset`, normalised by `TRAIN_STATS`."
     images = images.contiguous()
     _warn_unless_published(name, split, images)
-    return ImageDataset(images, torch.as_tensor(labels, dtype=torch.int64).reshape(-1), NUM_CLASSES[name],
-                        *TRAIN_STATS[name], name)
+    return ImageDataset(
+        images, torch.as_tensor(labels, dtype=torch.int64).reshape(-1), NUM_CLASSES[name], *TRAIN_STATS[name], name
+    )
 
 # %% ../nbs/01_data.ipynb #f6ccf352
-_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+_MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
 
 def load_mnist(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
     "MNIST (60,000 train / 10,000 test digits, 1 x 28 x 28) from `data_dir/MNIST/raw`."
     from torchvision.datasets import MNIST
+
     _check_split("mnist", split)
     root = Path(data_dir)
-    ds = _open_torchvision("mnist", split, root / "MNIST" / "raw", _MNIST_FILES, "torchvision's MNIST files", download,
-                           lambda dl: MNIST(root, train=split == "train", download=dl))
+    ds = _open_torchvision(
+        "mnist",
+        split,
+        root / "MNIST" / "raw",
+        _MNIST_FILES,
+        "torchvision's MNIST files",
+        download,
+        lambda dl: MNIST(root, train=split == "train", download=dl),
+    )
     return _torchvision_image_dataset("mnist", split, ds.data.unsqueeze(1), ds.targets)
 
+# %% ../nbs/01_data.ipynb #bc5d72b8
 def load_emnist(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
     "EMNIST `byclass` (697,932 train / 116,323 test, 62 classes, 1 x 28 x 28) from `data_dir/EMNIST/raw`, upright."
     from torchvision.datasets import EMNIST
+
     _check_split("emnist", split)
     root = Path(data_dir)
     files = [f"emnist-byclass-{split}-{kind}-ubyte" for kind in ("images-idx3", "labels-idx1")]
-    ds = _open_torchvision("emnist", split, root / "EMNIST" / "raw", files,
-                           "torchvision's EMNIST byclass files (uncompressed from NIST's gzip.zip)", download,
-                           lambda dl: EMNIST(root, split="byclass", train=split == "train", download=dl))
+    ds = _open_torchvision(
+        "emnist",
+        split,
+        root / "EMNIST" / "raw",
+        files,
+        "torchvision's EMNIST byclass files (uncompressed from NIST's gzip.zip)",
+        download,
+        lambda dl: EMNIST(root, split="byclass", train=split == "train", download=dl),
+    )
     return _torchvision_image_dataset("emnist", split, ds.data.transpose(1, 2).unsqueeze(1), ds.targets)
 
+# %% ../nbs/01_data.ipynb #5db0110d
 def load_svhn(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
     "SVHN (73,257 train / 26,032 test / 531,131 extra, labels 0-9, 3 x 32 x 32) from `data_dir/SVHN/<split>_32x32.mat`."
     from torchvision.datasets import SVHN
+
     _check_split("svhn", split)
     root = Path(data_dir) / "SVHN"
-    ds = _open_torchvision("svhn", split, root, [f"{split}_32x32.mat"], f"torchvision's SVHN file {split}_32x32.mat",
-                           download, lambda dl: SVHN(root, split=split, download=dl))
+    ds = _open_torchvision(
+        "svhn",
+        split,
+        root,
+        [f"{split}_32x32.mat"],
+        f"torchvision's SVHN file {split}_32x32.mat",
+        download,
+        lambda dl: SVHN(root, split=split, download=dl),
+    )
     return _torchvision_image_dataset("svhn", split, torch.from_numpy(ds.data), ds.labels)
 
 # %% ../nbs/01_data.ipynb #63b29679
 _CIFAR_ROW = 3 * 32 * 32  # bytes of one CIFAR image in `data`: the R, G, B planes of 32 x 32
 
+# %% ../nbs/01_data.ipynb #32b5b86a
 def _cifar_corrupted(path: Path, problem: str) -> DatasetCorruptedError:
     return DatasetCorruptedError(f"{path}: {problem}; replace the file (or delete it and allow a download)")
 
+# %% ../nbs/01_data.ipynb #31de4890
 def _read_cifar_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     "Images N x 3 x 32 x 32 (uint8) and labels N (int64) of the CIFAR pickle at `path`, checked."
     import pickle
+
     try:
-        with open(path, "rb") as f: batch = pickle.load(f, encoding="latin1")
+        with open(path, "rb") as f:
+            batch = pickle.load(f, encoding="latin1")
     except Exception as e:
         problem = f"cannot be read as a CIFAR pickle ({one_line(e)}); it may be cut short or not a CIFAR file"
         raise _cifar_corrupted(path, problem) from e
@@ -325,53 +442,70 @@ def _read_cifar_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.
         raise _cifar_corrupted(path, f"expected a dict with keys 'data' and {label_key!r}, got {found}")
     data, labels = batch["data"], np.asarray(batch[label_key])
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _CIFAR_ROW:
-        raise _cifar_corrupted(path, f"'data' must be uint8 N x {_CIFAR_ROW} (3 x 32 x 32 images), "
-                                     f"got {_described(data)}")
+        raise _cifar_corrupted(
+            path, f"'data' must be uint8 N x {_CIFAR_ROW} (3 x 32 x 32 images), got {_described(data)}"
+        )
     n = len(data)
     if labels.ndim != 1 or len(labels) != n or (n and not np.issubdtype(labels.dtype, np.integer)):
-        raise _cifar_corrupted(path, f"{n:,} images need {n:,} integer {label_key!r}, got {_described(labels)} "
-                                     "(a file cut short or mixed up?)")
+        raise _cifar_corrupted(
+            path,
+            f"{n:,} images need {n:,} integer {label_key!r}, got {_described(labels)} (a file cut short or mixed up?)",
+        )
     if n and (labels.min() < 0 or labels.max() >= num_classes):
-        raise _cifar_corrupted(path, f"{label_key!r} must lie in [0, {num_classes}), "
-                                     f"got values from {labels.min()} to {labels.max()}")
+        raise _cifar_corrupted(
+            path, f"{label_key!r} must lie in [0, {num_classes}), got values from {labels.min()} to {labels.max()}"
+        )
     return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 # %% ../nbs/01_data.ipynb #e2c37008
 class _CifarLayout(NamedTuple):
-    folder: str                   # under `data_dir`, as the archive extracts
-    title: str                    # the name people write
-    files: dict[str, list[str]]   # the pickles of each split
-    label_key: str                # the labels' key in each pickle
-    torchvision_class: str        # whose `url`, `filename` and `tgz_md5` name the archive
+    folder: str  # under `data_dir`, as the archive extracts
+    title: str  # the name people write
+    files: dict[str, list[str]]  # the pickles of each split
+    label_key: str  # the labels' key in each pickle
+    torchvision_class: str  # whose `url`, `filename` and `tgz_md5` name the archive
+
 
 _CIFAR = {
-    "cifar10": _CifarLayout("cifar-10-batches-py", "CIFAR-10",
-                            {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
-                            "labels", "CIFAR10"),
-    "cifar100": _CifarLayout("cifar-100-python", "CIFAR-100", {"train": ["train"], "test": ["test"]},
-                             "fine_labels", "CIFAR100"),
+    "cifar10": _CifarLayout(
+        "cifar-10-batches-py",
+        "CIFAR-10",
+        {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
+        "labels",
+        "CIFAR10",
+    ),
+    "cifar100": _CifarLayout(
+        "cifar-100-python", "CIFAR-100", {"train": ["train"], "test": ["test"]}, "fine_labels", "CIFAR100"
+    ),
 }
 
+# %% ../nbs/01_data.ipynb #f9330af2
 def _load_cifar(name: str, data_dir: Path | str, split: str, download: bool) -> ImageDataset:
     "Split `split` of CIFAR dataset `name` from its python pickles under `data_dir`, downloaded first if allowed."
     import torchvision.datasets as tvd
+
     _check_split(name, split)
     spec, data_dir = _CIFAR[name], Path(data_dir)
     archive, directory, files = getattr(tvd, spec.torchvision_class), data_dir / spec.folder, spec.files[split]
     layout = f"the {spec.title} python pickles (extracted from {archive.filename})"
     if _require_files(name, split, directory, files, layout, download):
         from torchvision.datasets.utils import download_and_extract_archive
-        try: download_and_extract_archive(archive.url, str(data_dir), filename=archive.filename, md5=archive.tgz_md5)
-        except Exception as e: raise _download_failed(name, directory, layout, e) from e
+
+        try:
+            download_and_extract_archive(archive.url, str(data_dir), filename=archive.filename, md5=archive.tgz_md5)
+        except Exception as e:
+            raise _download_failed(name, directory, layout, e) from e
         _require_files(name, split, directory, files, layout, download=False)
     batches = [_read_cifar_batch(directory / f, spec.label_key, NUM_CLASSES[name]) for f in files]
     images, labels = (torch.from_numpy(np.concatenate(parts)) for parts in zip(*batches))
     return _torchvision_image_dataset(name, split, images, labels)
 
+# %% ../nbs/01_data.ipynb #90ede762
 def load_cifar10(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
     "CIFAR-10 (50,000 train / 10,000 test, 3 x 32 x 32) from the python pickles in `data_dir/cifar-10-batches-py`."
     return _load_cifar("cifar10", data_dir, split, download)
 
+# %% ../nbs/01_data.ipynb #8d28bc5a
 def load_cifar100(data_dir: Path | str, split: str = "train", download: bool = False) -> ImageDataset:
     "CIFAR-100 (50,000 train / 10,000 test, 100 fine classes, 3 x 32 x 32) from `data_dir/cifar-100-python`."
     return _load_cifar("cifar100", data_dir, split, download)
@@ -379,9 +513,11 @@ def load_cifar100(data_dir: Path | str, split: str = "train", download: bool = F
 # %% ../nbs/01_data.ipynb #6415da8f
 STATS_SAMPLE_SIZE = 10_000
 
+# %% ../nbs/01_data.ipynb #318d0c8f
 def _read_square_image(path: str, size: int) -> torch.Tensor:
     "The image at `path` as RGB uint8 3 x size x size: centre-cropped to a square, resized with antialiasing."
     from PIL import Image, ImageOps
+
     try:
         with Image.open(path) as img:
             img.draft("RGB", (size, size))  # lets JPEG decode at a reduced scale that is still >= size
@@ -390,48 +526,71 @@ def _read_square_image(path: str, size: int) -> torch.Tensor:
     except OSError as e:
         raise DatasetCorruptedError(f"{path}: cannot be read as an image ({one_line(e)})") from e
 
+# %% ../nbs/01_data.ipynb #aaa619d4
 def _read_images(paths: Sequence[str], size: int, workers: int | None) -> torch.Tensor:
     images = torch.empty((len(paths), 3, size, size), dtype=torch.uint8)
-    def read(i): images[i] = _read_square_image(paths[i], size)
-    with ThreadPoolExecutor(max_workers=workers or min(32, os.cpu_count() or 1)) as pool: list(pool.map(read, range(len(paths))))
+
+    def read(i):
+        images[i] = _read_square_image(paths[i], size)
+
+    with ThreadPoolExecutor(max_workers=workers or min(32, os.cpu_count() or 1)) as pool:
+        list(pool.map(read, range(len(paths))))
     return images
 
+# %% ../nbs/01_data.ipynb #5ef102e8
 def _stats_sample(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, STATS_SAMPLE_SIZE)).round().astype(np.int64))
 
-def load_image_folder(root: Path | str, split: str = "train", image_size: int = 32, *, name: str = "imagenet",
-                      workers: int | None = None) -> ImageDataset:
+# %% ../nbs/01_data.ipynb #20995a4e
+def load_image_folder(
+    root: Path | str, split: str = "train", image_size: int = 32, *, name: str = "imagenet", workers: int | None = None
+) -> ImageDataset:
     "The `ImageFolder` tree `root/<split>/<class>/*` in memory as RGB uint8 images of `image_size` x `image_size`."
     from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+
     root = Path(root)
-    if not isinstance(image_size, int) or image_size < 1: raise ValueError(f"image_size = {image_size!r} must be a positive integer")
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size = {image_size!r} must be a positive integer")
     layout = "an ImageFolder tree train/<class>/*.JPEG and val/<class>/*.JPEG"
     for d in dict.fromkeys([root / "train", root / split]):
         if not d.is_dir() or not any(p.is_dir() for p in d.iterdir()):
-            raise DatasetNotFoundError(f"{name} ({split} split) not found: looked in {d} for class folders, expecting {layout} "
-                                       f"under {root}; put the images there (ImageNet cannot be downloaded automatically)")
+            raise DatasetNotFoundError(
+                f"{name} ({split} split) not found: looked in {d} for class folders, expecting {layout} "
+                f"under {root}; put the images there (ImageNet cannot be downloaded automatically)"
+            )
     classes, class_to_idx = find_classes(root / "train")
     unknown = sorted({p.name for p in (root / split).iterdir() if p.is_dir()} - set(classes))
     if unknown:
-        raise DatasetCorruptedError(f"{name}: {root / split} has class folders that are not in {root / 'train'}: "
-                                    f"{', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
+        raise DatasetCorruptedError(
+            f"{name}: {root / split} has class folders that are not in {root / 'train'}: "
+            f"{', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}"
+        )
+
     def samples(s):
         found = make_dataset(root / s, class_to_idx, extensions=IMG_EXTENSIONS, allow_empty=True)
-        if not found: raise DatasetNotFoundError(f"{name} ({s} split) not found: no images ({', '.join(IMG_EXTENSIONS)}) "
-                                                 f"in the class folders of {root / s}; expected {layout}")
+        if not found:
+            raise DatasetNotFoundError(
+                f"{name} ({s} split) not found: no images ({', '.join(IMG_EXTENSIONS)}) "
+                f"in the class folders of {root / s}; expected {layout}"
+            )
         return [p for p, _ in found], [c for _, c in found]
+
     paths, labels = samples(split)
     images = _read_images(paths, image_size, workers)
-    if split == "train": sample = images[_stats_sample(len(paths))]
+    if split == "train":
+        sample = images[_stats_sample(len(paths))]
     else:
         train_paths = samples("train")[0]
         sample = _read_images([train_paths[i] for i in _stats_sample(len(train_paths))], image_size, workers)
     mean, std = channel_stats(sample)
     return ImageDataset(images, torch.tensor(labels, dtype=torch.int64), len(classes), mean, std, name)
 
-def load_imagenet(data_dir: Path | str, split: str = "train", download: bool = False, image_size: int = 32,
-                  workers: int | None = None) -> ImageDataset:
-    "ImageNet (Appendix C.3) from the ImageFolder tree `data_dir/imagenet/{train,val}/<class>/`, resized to `image_size`."
+# %% ../nbs/01_data.ipynb #7e35e720
+def load_imagenet(
+    data_dir: Path | str, split: str = "train", download: bool = False, image_size: int = 32, workers: int | None = None
+) -> ImageDataset:
+    """ImageNet (Appendix C.3) from the ImageFolder tree `data_dir/imagenet/{train,val}/<class>/`, resized to
+    `image_size`."""
     _check_split("imagenet", split)
     return load_image_folder(Path(data_dir) / "imagenet", split, image_size, name="imagenet", workers=workers)
 
@@ -445,17 +604,21 @@ IMDB_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
 _LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[!?]")
 
+
 def tokenize(text: str) -> list[str]:
     "Lower-case tokens of `text`: words (inner apostrophes kept) and `!`/`?`, with `<br />` line breaks removed."
     return _TOKEN.findall(_LINE_BREAK.sub(" ", text).lower())
 
+# %% ../nbs/01_data.ipynb #fd8b128c
 @dataclass(frozen=True)
 class Vocabulary:
     "Token strings by id: `<pad>` = 0, `<unk>` = 1, then tokens by decreasing train-split frequency."
+
     itos: tuple[str, ...]
 
     def __post_init__(self):
-        if tuple(self.itos[:2]) != (PAD, UNK): raise ValueError(f"a Vocabulary starts with {PAD!r}, {UNK!r}; got {tuple(self.itos[:2])}")
+        if tuple(self.itos[:2]) != (PAD, UNK):
+            raise ValueError(f"a Vocabulary starts with {PAD!r}, {UNK!r}; got {tuple(self.itos[:2])}")
         object.__setattr__(self, "itos", tuple(self.itos))
         object.__setattr__(self, "stoi", {s: i for i, s in enumerate(self.itos)})
 
@@ -463,29 +626,41 @@ class Vocabulary:
     def build(cls, token_lists: Iterable[Sequence[str]], min_freq: int = IMDB_MIN_FREQUENCY) -> Vocabulary:
         "The tokens that occur at least `min_freq` times in `token_lists`."
         counts = Counter(t for tokens in token_lists for t in tokens)
-        kept = sorted((t for t, c in counts.items() if c >= min_freq and t not in (PAD, UNK)), key=lambda t: (-counts[t], t))
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_freq and t not in (PAD, UNK)), key=lambda t: (-counts[t], t)
+        )
         return cls((PAD, UNK, *kept))
 
-    def __len__(self) -> int: return len(self.itos)
-    def __repr__(self): return f"Vocabulary({len(self)} tokens: {', '.join(self.itos[:5])}{', ...' if len(self) > 5 else ''})"
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __repr__(self):
+        return f"Vocabulary({len(self)} tokens: {', '.join(self.itos[:5])}{', ...' if len(self) > 5 else ''})"
+
     def encode(self, tokens: Sequence[str]) -> list[int]:
         "Token ids, with `<unk>` for tokens not in the vocabulary."
         return [self.stoi.get(t, 1) for t in tokens]
+
     def decode(self, ids) -> list[str]:
         "Token strings for `ids`."
         return [self.itos[int(i)] for i in ids]
 
-def encode_sequences(token_lists: Sequence[Sequence[str]], vocab: Vocabulary, length: int = IMDB_SEQUENCE_LENGTH) -> torch.Tensor:
+# %% ../nbs/01_data.ipynb #4e71f7e5
+def encode_sequences(
+    token_lists: Sequence[Sequence[str]], vocab: Vocabulary, length: int = IMDB_SEQUENCE_LENGTH
+) -> torch.Tensor:
     "Token ids N x `length`: each sequence cut to its first `length` tokens and padded with `<pad>` (0) on the right."
     out = torch.zeros((len(token_lists), length), dtype=torch.int64)
     for i, tokens in enumerate(token_lists):
-        ids = vocab.encode(tokens[:length]); out[i, :len(ids)] = torch.tensor(ids, dtype=torch.int64)
+        ids = vocab.encode(tokens[:length])
+        out[i, : len(ids)] = torch.tensor(ids, dtype=torch.int64)
     return out
 
 # %% ../nbs/01_data.ipynb #f01c6522
 @dataclass(frozen=True, eq=False, repr=False)
 class TextDataset(_InMemoryDataset):
     "A whole text-classification dataset in memory: int64 token ids N x L (0 = `<pad>`), int64 labels, its vocabulary."
+
     tokens: torch.Tensor
     labels: torch.Tensor
     num_classes: int
@@ -499,7 +674,9 @@ class TextDataset(_InMemoryDataset):
             raise ValueError(f"TextDataset {self.name!r}: tokens must be an int64 tensor N x L, got {_described(t)}")
         self._check_labels("TextDataset")
         if t.numel() and (int(t.min()) < 0 or int(t.max()) >= len(self.vocab)):
-            raise ValueError(f"TextDataset {self.name!r}: token ids must lie in [0, {len(self.vocab)}) (the vocabulary size)")
+            raise ValueError(
+                f"TextDataset {self.name!r}: token ids must lie in [0, {len(self.vocab)}) (the vocabulary size)"
+            )
 
     @property
     def sequence_length(self) -> int:
@@ -507,27 +684,39 @@ class TextDataset(_InMemoryDataset):
         return self.tokens.shape[1]
 
     def __repr__(self):
-        return (f"TextDataset({self.name!r}, {len(self)} sequences of {self.sequence_length} tokens, "
-                f"vocabulary of {len(self.vocab)}, {self.num_classes} classes, on {self.device})")
+        return (
+            f"TextDataset({self.name!r}, {len(self)} sequences of {self.sequence_length} tokens, "
+            f"vocabulary of {len(self.vocab)}, {self.num_classes} classes, on {self.device})"
+        )
 
 # %% ../nbs/01_data.ipynb #bdc06a01
 def _natural_key(path: Path):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
 
+# %% ../nbs/01_data.ipynb #5f3d08f1
 def _read_reviews(split_dir: Path) -> tuple[list[list[str]], list[int]]:
     "Tokenised reviews of `split_dir/{neg,pos}/*.txt` with labels 0 (negative) and 1 (positive)."
     token_lists, labels = [], []
     for label, sentiment in enumerate(("neg", "pos")):
         for f in sorted((split_dir / sentiment).glob("*.txt"), key=_natural_key):
-            token_lists.append(tokenize(f.read_text(encoding="utf-8", errors="replace"))); labels.append(label)
+            token_lists.append(tokenize(f.read_text(encoding="utf-8", errors="replace")))
+            labels.append(label)
     return token_lists, labels
 
+# %% ../nbs/01_data.ipynb #79f7a47f
 @functools.lru_cache(maxsize=2)
 def _imdb_vocabulary(train_dir: str, min_freq: int) -> Vocabulary:
     return Vocabulary.build(_read_reviews(Path(train_dir))[0], min_freq)
 
-def load_imdb(data_dir: Path | str, split: str = "train", download: bool = False, *,
-              sequence_length: int = IMDB_SEQUENCE_LENGTH, min_freq: int = IMDB_MIN_FREQUENCY) -> TextDataset:
+# %% ../nbs/01_data.ipynb #3316fcf2
+def load_imdb(
+    data_dir: Path | str,
+    split: str = "train",
+    download: bool = False,
+    *,
+    sequence_length: int = IMDB_SEQUENCE_LENGTH,
+    min_freq: int = IMDB_MIN_FREQUENCY,
+) -> TextDataset:
     "IMDB reviews from `data_dir/aclImdb/{train,test}/{pos,neg}/*.txt` as token ids (vocabulary built on train)."
     _check_split("imdb", split)
     root = Path(data_dir) / "aclImdb"
@@ -535,30 +724,50 @@ def load_imdb(data_dir: Path | str, split: str = "train", download: bool = False
     needed = [f"{s}/{p}" for s in ("train", split) for p in ("neg", "pos")]
     missing = [d for d in dict.fromkeys(needed) if not (root / d).is_dir()]
     if missing and not download:
-        raise DatasetNotFoundError(f"imdb ({split} split) not found: looked in {root} for {layout} (missing: {', '.join(missing)}); "
-                                   f"extract the archive into {Path(data_dir)}, or {_ALLOW_DOWNLOAD}")
+        raise DatasetNotFoundError(
+            f"imdb ({split} split) not found: looked in {root} for {layout} (missing: {', '.join(missing)}); "
+            f"extract the archive into {Path(data_dir)}, or {_ALLOW_DOWNLOAD}"
+        )
     if missing:
         from torchvision.datasets.utils import download_and_extract_archive
-        try: download_and_extract_archive(IMDB_URL, download_root=str(data_dir), md5=IMDB_MD5, remove_finished=True)
+
+        try:
+            download_and_extract_archive(IMDB_URL, download_root=str(data_dir), md5=IMDB_MD5, remove_finished=True)
         except Exception as e:
-            raise DatasetDownloadError(f"imdb: downloading {IMDB_URL} into {Path(data_dir)} failed ({one_line(e)}); check "
-                                       f"the network connection, or put {layout} there by hand") from e
+            raise DatasetDownloadError(
+                f"imdb: downloading {IMDB_URL} into {Path(data_dir)} failed ({one_line(e)}); check "
+                f"the network connection, or put {layout} there by hand"
+            ) from e
     vocab = _imdb_vocabulary(str((root / "train").resolve()), min_freq)
     token_lists, labels = _read_reviews(root / split)
-    if not token_lists: raise DatasetNotFoundError(f"imdb ({split} split) not found: no *.txt reviews in {root / split}/{{neg,pos}}")
-    return TextDataset(encode_sequences(token_lists, vocab, sequence_length), torch.tensor(labels, dtype=torch.int64), 2, vocab, "imdb")
+    if not token_lists:
+        raise DatasetNotFoundError(f"imdb ({split} split) not found: no *.txt reviews in {root / split}/{{neg,pos}}")
+    return TextDataset(
+        encode_sequences(token_lists, vocab, sequence_length), torch.tensor(labels, dtype=torch.int64), 2, vocab, "imdb"
+    )
 
 # %% ../nbs/01_data.ipynb #fb2296a9
-_LOADERS = {"mnist": load_mnist, "emnist": load_emnist, "cifar10": load_cifar10, "cifar100": load_cifar100,
-            "svhn": load_svhn, "imagenet": load_imagenet, "imdb": load_imdb}
+_LOADERS = {
+    "mnist": load_mnist,
+    "emnist": load_emnist,
+    "cifar10": load_cifar10,
+    "cifar100": load_cifar100,
+    "svhn": load_svhn,
+    "imagenet": load_imagenet,
+    "imdb": load_imdb,
+}
 
-def load_dataset(name: str, split: str = "train", data_dir: Path | str | None = None, download: bool | None = None,
-                 **options) -> ImageDataset | TextDataset:
+
+def load_dataset(
+    name: str, split: str = "train", data_dir: Path | str | None = None, download: bool | None = None, **options
+) -> ImageDataset | TextDataset:
     "Dataset `name` (one of `DATASETS`), split `split`, from `data_dir` (default: the settings' `data_dir`)."
-    if name not in SPLITS: raise ValueError(f"unknown dataset {name!r}; valid names are {', '.join(DATASETS)}")
+    if name not in SPLITS:
+        raise ValueError(f"unknown dataset {name!r}; valid names are {', '.join(DATASETS)}")
     _check_split(name, split)
     if name == "digits":
-        if options: raise TypeError(f"digits takes no options, got {', '.join(options)}")
+        if options:
+            raise TypeError(f"digits takes no options, got {', '.join(options)}")
         return load_digits(split)
     if data_dir is None or download is None:
         settings = load_settings()
@@ -572,11 +781,14 @@ def _largest_remainder(weights: Sequence[float], total: int) -> list[int]:
     w = np.asarray(weights, dtype=np.float64)
     quota = w / w.sum() * total
     counts = np.floor(quota).astype(np.int64)
-    for i in sorted(range(len(w)), key=lambda i: (-(quota[i] - counts[i]), i))[: total - counts.sum()]: counts[i] += 1
+    for i in sorted(range(len(w)), key=lambda i: (-(quota[i] - counts[i]), i))[: total - counts.sum()]:
+        counts[i] += 1
     return counts.tolist()
 
+# %% ../nbs/01_data.ipynb #924ee37b
 def stratified_subset(dataset: ImageDataset | TextDataset, n: int, seed: int) -> ImageDataset | TextDataset:
-    "`n` examples of `dataset` drawn per class, with class proportions kept as closely as possible (every class when n >= classes)."
+    """`n` examples of `dataset` drawn per class, with class proportions kept as closely as possible (every class when
+    n >= classes)."""
     if not isinstance(n, int) or not 0 < n <= len(dataset):
         raise ValueError(f"stratified_subset needs 0 < n <= {len(dataset)} (the dataset's size), got n = {n!r}")
     labels = dataset.labels.cpu()
@@ -586,23 +798,35 @@ def stratified_subset(dataset: ImageDataset | TextDataset, n: int, seed: int) ->
     if n >= len(present):  # give each class missed by rounding one example, taken from the largest share
         for c in present:
             if take[c] == 0:
-                donor = max(range(len(take)), key=lambda i: (take[i], -i)); take[donor] -= 1; take[c] = 1
+                donor = max(range(len(take)), key=lambda i: (take[i], -i))
+                take[donor] -= 1
+                take[c] = 1
     g = torch.Generator().manual_seed(seed)
-    chosen = [idx[torch.randperm(len(idx), generator=g)[:take[c]]]
-              for c in present for idx in [torch.nonzero(labels == c).flatten()]]
+    chosen = [
+        idx[torch.randperm(len(idx), generator=g)[: take[c]]]
+        for c in present
+        for idx in [torch.nonzero(labels == c).flatten()]
+    ]
     return dataset.subset(torch.cat(chosen).sort().values)
 
+# %% ../nbs/01_data.ipynb #c2dd19f2
 def _interleaved_owners(sizes: Sequence[int]) -> np.ndarray:
-    "Part indices, `sizes[j]` of part j, ordered so that every prefix holds each part in proportion to its size (within one)."
-    times = np.concatenate([(np.arange(s) + 0.5) / s for s in sizes if s])  # the t-th example of part j is due at (t + 1/2) / size_j
+    """Part indices, `sizes[j]` of part j, ordered so that every prefix holds each part in proportion to its size
+    (within one)."""
+    times = np.concatenate(
+        [(np.arange(s) + 0.5) / s for s in sizes if s]
+    )  # the t-th example of part j is due at (t + 1/2) / size_j
     owners = np.repeat(np.arange(len(sizes)), sizes)
     return owners[np.argsort(times, kind="stable")]
 
+# %% ../nbs/01_data.ipynb #cfb15485
 def random_split(dataset: ImageDataset | TextDataset, parts: int | Sequence[float], seed: int) -> list:
-    "Disjoint random parts of `dataset` that cover it, stratified by class: `parts` equal parts, or one part per fraction in `parts`."
+    """Disjoint random parts of `dataset` that cover it, stratified by class: `parts` equal parts, or one part per
+    fraction in `parts`."""
     n = len(dataset)
     if isinstance(parts, (int, np.integer)):
-        if not 1 <= parts <= n: raise ValueError(f"random_split: parts = {parts} must lie in [1, {n}] (the dataset's size)")
+        if not 1 <= parts <= n:
+            raise ValueError(f"random_split: parts = {parts} must lie in [1, {n}] (the dataset's size)")
         fractions = [1 / parts] * parts
     else:
         fractions = [float(f) for f in parts]
@@ -610,25 +834,42 @@ def random_split(dataset: ImageDataset | TextDataset, parts: int | Sequence[floa
             raise ValueError(f"random_split: fractions {list(parts)} must be positive and sum to 1")
     sizes = _largest_remainder(fractions, n)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    by_class = order[torch.argsort(dataset.labels.cpu()[order], stable=True)]  # each class's examples shuffled, one class after another
-    owners = torch.from_numpy(_interleaved_owners(sizes))  # dealt out in turn, so every class splits in the parts' proportions
+    by_class = order[
+        torch.argsort(dataset.labels.cpu()[order], stable=True)
+    ]  # each class's examples shuffled, one class after another
+    owners = torch.from_numpy(
+        _interleaved_owners(sizes)
+    )  # dealt out in turn, so every class splits in the parts' proportions
     return [dataset.subset(by_class[owners == j].sort().values) for j in range(len(sizes))]
 
+# %% ../nbs/01_data.ipynb #8a7d827f
 def concat(datasets: Sequence[ImageDataset], name: str | None = None) -> ImageDataset:
     "`datasets` one after another, on the first one's device, normalised like the first; num_classes is their maximum."
-    if not datasets: raise ValueError("concat needs at least one dataset")
+    if not datasets:
+        raise ValueError("concat needs at least one dataset")
     if not all(isinstance(d, ImageDataset) for d in datasets):
         raise TypeError(f"concat joins ImageDatasets, got {', '.join(type(d).__name__ for d in datasets)}")
     shapes = {d.image_shape for d in datasets}
     if len(shapes) > 1:
-        raise ValueError("concat needs images of one shape, got " + ", ".join(f"{d.name} {'x'.join(map(str, d.image_shape))}" for d in datasets))
+        raise ValueError(
+            "concat needs images of one shape, got "
+            + ", ".join(f"{d.name} {'x'.join(map(str, d.image_shape))}" for d in datasets)
+        )
     first = datasets[0]
-    return ImageDataset(torch.cat([d.images.to(first.device) for d in datasets]), torch.cat([d.labels.to(first.device) for d in datasets]),
-                        max(d.num_classes for d in datasets), first.mean, first.std, name or "+".join(d.name for d in datasets))
+    return ImageDataset(
+        torch.cat([d.images.to(first.device) for d in datasets]),
+        torch.cat([d.labels.to(first.device) for d in datasets]),
+        max(d.num_classes for d in datasets),
+        first.mean,
+        first.std,
+        name or "+".join(d.name for d in datasets),
+    )
 
 # %% ../nbs/01_data.ipynb #bdbef65a
 class Batch(NamedTuple):
-    "One batch on the device: inputs (`images`, or token ids for text), `labels`, and the dataset `index` of each example."
+    """One batch on the device: inputs (`images`, or token ids for text), `labels`, and the dataset `index` of each
+    example."""
+
     images: torch.Tensor
     labels: torch.Tensor
     index: torch.Tensor
@@ -638,24 +879,39 @@ class Batch(NamedTuple):
         "The model inputs (an alias of `images` that also reads well for text)."
         return self.images
 
+# %% ../nbs/01_data.ipynb #d10cadf2
 def derive_seed(*parts: int) -> int:
     "A 63-bit seed determined by the integers `parts`, e.g. `(seed, epoch)`, for independent reproducible generators."
     return int.from_bytes(hashlib.sha256(",".join(str(int(p)) for p in parts).encode()).digest()[:8], "little") >> 1
 
+# %% ../nbs/01_data.ipynb #f11ae6af
 def epoch_order(num_examples: int, seed: int, epoch: int, shuffle: bool = True) -> torch.Tensor:
     "The order (a CPU int64 tensor) in which epoch `epoch` visits `num_examples` examples."
-    if not shuffle: return torch.arange(num_examples)
+    if not shuffle:
+        return torch.arange(num_examples)
     return torch.randperm(num_examples, generator=torch.Generator().manual_seed(derive_seed(seed, epoch)))
 
 # %% ../nbs/01_data.ipynb #99242709
 class BatchIterator:
     "Batches of a dataset on `device`, in a seeded order per epoch, that can stop and resume at any batch."
-    def __init__(self, dataset: ImageDataset | TextDataset, batch_size: int, *, seed: int, device="cpu",
-                 shuffle: bool = True, drop_last: bool = False):
-        if not isinstance(batch_size, int) or batch_size < 1: raise ValueError(f"batch_size = {batch_size!r} must be a positive integer")
+
+    def __init__(
+        self,
+        dataset: ImageDataset | TextDataset,
+        batch_size: int,
+        *,
+        seed: int,
+        device="cpu",
+        shuffle: bool = True,
+        drop_last: bool = False,
+    ):
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size = {batch_size!r} must be a positive integer")
         if len(dataset) == 0 or (drop_last and len(dataset) < batch_size):
-            raise ValueError(f"dataset {dataset.name!r} has {len(dataset)} examples: too few for one batch of {batch_size}"
-                             f"{' with drop_last' if drop_last else ''}")
+            raise ValueError(
+                f"dataset {dataset.name!r} has {len(dataset)} examples: too few for one batch of {batch_size}"
+                f"{' with drop_last' if drop_last else ''}"
+            )
         self.dataset = dataset.to(_resolve(device))
         self.batch_size, self.seed, self.shuffle, self.drop_last = batch_size, int(seed), bool(shuffle), bool(drop_last)
         self.epoch, self.position = 0, 0
@@ -673,36 +929,52 @@ class BatchIterator:
         "(epoch, position) of the next batch to yield."
         return (self.epoch + 1, 0) if self.position >= len(self) else (self.epoch, self.position)
 
-    def epoch_batches(self) -> Iterator[Batch]:
-        "The remaining batches of the current epoch; afterwards `epoch` has advanced by one and `position` is 0."
-        self.epoch, self.position = self._next_batch_at()
-        order = epoch_order(len(self.dataset), self.seed, self.epoch, self.shuffle).to(self.device)
-        inputs, labels, b = self.dataset.inputs, self.dataset.labels, self.batch_size
-        while self.position < len(self):
-            index = order[self.position * b:(self.position + 1) * b]
-            self.position += 1  # before yielding, so a state saved after this batch's step resumes after it
-            yield Batch(inputs.index_select(0, index), labels.index_select(0, index), index)
-        self.epoch, self.position = self.epoch + 1, 0
-
-    __iter__ = epoch_batches
-
-    def state_dict(self) -> dict[str, int]:
-        "Where iteration stands (the next batch to yield) and what it depends on, as plain ints."
-        epoch, position = self._next_batch_at()
-        return {"epoch": epoch, "position": position, "seed": self.seed, "batch_size": self.batch_size,
-                "num_examples": len(self.dataset), "shuffle": int(self.shuffle), "drop_last": int(self.drop_last)}
-
-    def load_state_dict(self, state: dict) -> None:
-        "Continue from `state` (from `state_dict` of an iterator over the same data and settings)."
-        mine = self.state_dict()
-        for key in ("seed", "batch_size", "num_examples", "shuffle", "drop_last"):
-            if int(state[key]) != mine[key]:
-                raise ValueError(f"cannot resume: the saved iterator had {key} = {state[key]}, this one has {mine[key]}")
-        epoch, position = int(state["epoch"]), int(state["position"])
-        if epoch < 0 or not 0 <= position <= len(self):
-            raise ValueError(f"cannot resume at epoch {epoch}, position {position}: position must lie in [0, {len(self)}]")
-        self.epoch, self.position = epoch, position
-
     def __repr__(self):
-        return (f"BatchIterator({self.dataset.name!r}, batch_size={self.batch_size}, {len(self)} batches per epoch, "
-                f"epoch {self.epoch}, position {self.position}, on {self.device})")
+        return (
+            f"BatchIterator({self.dataset.name!r}, batch_size={self.batch_size}, {len(self)} batches per epoch, "
+            f"epoch {self.epoch}, position {self.position}, on {self.device})"
+        )
+
+# %% ../nbs/01_data.ipynb #1d03d92e
+@patch
+def epoch_batches(self: BatchIterator) -> Iterator[Batch]:
+    "The remaining batches of the current epoch; afterwards `epoch` has advanced by one and `position` is 0."
+    self.epoch, self.position = self._next_batch_at()
+    order = epoch_order(len(self.dataset), self.seed, self.epoch, self.shuffle).to(self.device)
+    inputs, labels, b = self.dataset.inputs, self.dataset.labels, self.batch_size
+    while self.position < len(self):
+        index = order[self.position * b : (self.position + 1) * b]
+        self.position += 1  # before yielding, so a state saved after this batch's step resumes after it
+        yield Batch(inputs.index_select(0, index), labels.index_select(0, index), index)
+    self.epoch, self.position = self.epoch + 1, 0
+
+
+BatchIterator.__iter__ = BatchIterator.epoch_batches
+
+# %% ../nbs/01_data.ipynb #cfcd23c4
+@patch
+def state_dict(self: BatchIterator) -> dict[str, int]:
+    "Where iteration stands (the next batch to yield) and what it depends on, as plain ints."
+    epoch, position = self._next_batch_at()
+    return {
+        "epoch": epoch,
+        "position": position,
+        "seed": self.seed,
+        "batch_size": self.batch_size,
+        "num_examples": len(self.dataset),
+        "shuffle": int(self.shuffle),
+        "drop_last": int(self.drop_last),
+    }
+
+# %% ../nbs/01_data.ipynb #852b1466
+@patch
+def load_state_dict(self: BatchIterator, state: dict) -> None:
+    "Continue from `state` (from `state_dict` of an iterator over the same data and settings)."
+    mine = self.state_dict()
+    for key in ("seed", "batch_size", "num_examples", "shuffle", "drop_last"):
+        if int(state[key]) != mine[key]:
+            raise ValueError(f"cannot resume: the saved iterator had {key} = {state[key]}, this one has {mine[key]}")
+    epoch, position = int(state["epoch"]), int(state["position"])
+    if epoch < 0 or not 0 <= position <= len(self):
+        raise ValueError(f"cannot resume at epoch {epoch}, position {position}: position must lie in [0, {len(self)}]")
+    self.epoch, self.position = epoch, position

@@ -21,18 +21,26 @@ __all__ = ['FILE_MODE', 'atomic_write', 'atomic_write_bytes', 'atomic_write_json
 # %% ../nbs/00_files.ipynb #d4324298
 FILE_MODE = 0o644  # rw-r--r--: every file the package writes is readable by everyone who can read its directory
 
+# %% ../nbs/00_files.ipynb #78b1defa
 def _fsync_directory(directory: Path) -> None:
     "Make a rename in `directory` durable; a no-op where directories cannot be opened or synced."
-    try: fd = os.open(directory, os.O_RDONLY)
-    except OSError: return
-    try: os.fsync(fd)
-    except OSError: pass
-    finally: os.close(fd)
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
+# %% ../nbs/00_files.ipynb #3050c65d
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike,  # the file to create or replace; missing parent directories are created
-                 mode: int = FILE_MODE,    # its permission bits, whatever the umask (`mkstemp` alone gives 0o600)
-                ) -> Iterator[BinaryIO]:
+def atomic_write(
+    path: str | os.PathLike,  # the file to create or replace; missing parent directories are created
+    mode: int = FILE_MODE,  # its permission bits, whatever the umask (`mkstemp` alone gives 0o600)
+) -> Iterator[BinaryIO]:
     "A binary file to write `path`'s new content into; `path` gets it, whole, only when the block ends normally."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +60,8 @@ def atomic_write(path: str | os.PathLike,  # the file to create or replace; miss
 # %% ../nbs/00_files.ipynb #5885f1ef
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     "Write `data` to `path` atomically (see `atomic_write`); returns the path."
-    with atomic_write(path) as f: f.write(data)
+    with atomic_write(path) as f:
+        f.write(data)
     return Path(path)
 
 # %% ../nbs/00_files.ipynb #2efb45af
@@ -62,21 +71,25 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
 
 # %% ../nbs/00_files.ipynb #9d8865d2
 @contextlib.contextmanager
-def exclusive_lock(path: str | os.PathLike,  # the lock file; created, with its parent directories, if needed
-                   blocking: bool = True,     # wait for the lock; if False, raise `BlockingIOError` when it is held
-                  ) -> Iterator[IO[str]]:
+def exclusive_lock(
+    path: str | os.PathLike,  # the lock file; created, with its parent directories, if needed
+    blocking: bool = True,  # wait for the lock; if False, raise `BlockingIOError` when it is held
+) -> Iterator[IO[str]]:
     "Hold an exclusive `flock` on `path` inside the block; the OS releases it if the holder dies, however it dies."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        try: yield f
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
+        try:
+            yield f
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 # %% ../nbs/00_files.ipynb #19d202d3
-def remove_stale_temporaries(directory: str | os.PathLike,  # the directory the killed writers wrote into
-                             name: str | None = None,      # only the temporaries of this file name; None: all of them
-                            ) -> list[Path]:
+def remove_stale_temporaries(
+    directory: str | os.PathLike,  # the directory the killed writers wrote into
+    name: str | None = None,  # only the temporaries of this file name; None: all of them
+) -> list[Path]:
     """Delete the `.{name}.<random>.tmp` files left in `directory` by writers killed in `atomic_write`; returns them.
     Only safe while holding the lock that all writers to `directory` take: it would also delete a live writer's file."""
     pattern = f".{name}.*.tmp" if name is not None else ".*.tmp"

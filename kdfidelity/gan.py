@@ -37,27 +37,39 @@ def _xavier(module: nn.Module) -> nn.Module:
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None: nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
     return module
 
+# %% ../nbs/07_gan.ipynb #351f2e08
 class GeneratorBlock(nn.Module):
     "BN-ReLU-upsample-conv-BN-ReLU-conv, plus the upsampled input: doubles the resolution, keeps the channels."
+
     def __init__(self, channels: int):
         super().__init__()
-        self.residual = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(), nn.Upsample(scale_factor=2),
-                                      nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU(),
-                                      nn.Conv2d(channels, channels, 3, padding=1))
+        self.residual = nn.Sequential(
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1),
+        )
 
-    def forward(self, x: Tensor) -> Tensor: return self.residual(x) + F.interpolate(x, scale_factor=2)
+    def forward(self, x: Tensor) -> Tensor:
+        return self.residual(x) + F.interpolate(x, scale_factor=2)
 
 # %% ../nbs/07_gan.ipynb #629bb8b3
 class Generator(nn.Module):
-    "SN-GAN's ResNet generator: z -> `width` maps of side ceil(`image_size` / 8) -> three upsampling blocks -> BN-ReLU-conv -> tanh."
+    """SN-GAN's ResNet generator: z -> `width` maps of side ceil(`image_size` / 8) -> three upsampling blocks ->
+    BN-ReLU-conv -> tanh."""
+
     def __init__(self, z_dim: int = 128, channels: int = 3, image_size: int = 32, width: int = 256):
         super().__init__()
         self.z_dim, self.channels, self.image_size, self.width = z_dim, channels, image_size, width
         self.bottom = math.ceil(image_size / 8)
-        self.linear = nn.Linear(z_dim, self.bottom ** 2 * width)
+        self.linear = nn.Linear(z_dim, self.bottom**2 * width)
         self.blocks = nn.Sequential(*(GeneratorBlock(width) for _ in range(3)))
         self.out = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, channels, 3, padding=1), nn.Tanh())
         _xavier(self)
@@ -66,29 +78,44 @@ class Generator(nn.Module):
         "Images in [-1, 1], `len(z)` x `channels` x `image_size` x `image_size`."
         x = self.out(self.blocks(self.linear(z).view(-1, self.width, self.bottom, self.bottom)))
         crop = (x.shape[-1] - self.image_size) // 2
-        return x[..., crop:crop + self.image_size, crop:crop + self.image_size] if crop else x
+        return x[..., crop : crop + self.image_size, crop : crop + self.image_size] if crop else x
 
 # %% ../nbs/07_gan.ipynb #dfc6b56f
 class DiscriminatorBlock(nn.Module):
-    "(ReLU)-conv-ReLU-conv with an optional average-pool by 2, plus a shortcut (1x1 conv where channels change); weights spectrally normalised."
+    """(ReLU)-conv-ReLU-conv with an optional average-pool by 2, plus a shortcut (1x1 conv where channels change);
+    weights spectrally normalised."""
+
     def __init__(self, in_channels: int, out_channels: int, downsample: bool, first: bool = False):
         super().__init__()
         pool = (nn.AvgPool2d(2),) if downsample else ()
-        self.residual = nn.Sequential(*(() if first else (nn.ReLU(),)),
-                                      spectral_norm(nn.Conv2d(in_channels, out_channels, 3, padding=1)), nn.ReLU(),
-                                      spectral_norm(nn.Conv2d(out_channels, out_channels, 3, padding=1)), *pool)
+        self.residual = nn.Sequential(
+            *(() if first else (nn.ReLU(),)),
+            spectral_norm(nn.Conv2d(in_channels, out_channels, 3, padding=1)),
+            nn.ReLU(),
+            spectral_norm(nn.Conv2d(out_channels, out_channels, 3, padding=1)),
+            *pool,
+        )
         project = (spectral_norm(nn.Conv2d(in_channels, out_channels, 1)),) if in_channels != out_channels else ()
         self.shortcut = nn.Sequential(*pool, *project) if first else nn.Sequential(*project, *pool)
 
-    def forward(self, x: Tensor) -> Tensor: return self.residual(x) + self.shortcut(x)
+    def forward(self, x: Tensor) -> Tensor:
+        return self.residual(x) + self.shortcut(x)
 
+# %% ../nbs/07_gan.ipynb #17aed773
 class Discriminator(nn.Module):
-    "SN-GAN's ResNet discriminator: two downsampling blocks and two plain ones of `width` channels, ReLU, spatial mean, linear score."
+    """SN-GAN's ResNet discriminator: two downsampling blocks and two plain ones of `width` channels, ReLU, spatial
+    mean, linear score."""
+
     def __init__(self, channels: int = 3, width: int = 128):
         super().__init__()
         self.channels, self.width = channels, width
-        self.blocks = nn.Sequential(DiscriminatorBlock(channels, width, True, first=True), DiscriminatorBlock(width, width, True),
-                                    DiscriminatorBlock(width, width, False), DiscriminatorBlock(width, width, False), nn.ReLU())
+        self.blocks = nn.Sequential(
+            DiscriminatorBlock(channels, width, True, first=True),
+            DiscriminatorBlock(width, width, True),
+            DiscriminatorBlock(width, width, False),
+            DiscriminatorBlock(width, width, False),
+            nn.ReLU(),
+        )
         self.linear = spectral_norm(nn.Linear(width, 1))
         _xavier(self)
 
@@ -101,6 +128,7 @@ def discriminator_hinge_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor
     "E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."
     return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
 
+# %% ../nbs/07_gan.ipynb #a9fa88e8
 def generator_hinge_loss(fake_scores: Tensor) -> Tensor:
     "-E[D(G(z))]."
     return -fake_scores.mean()
@@ -109,36 +137,49 @@ def generator_hinge_loss(fake_scores: Tensor) -> Tensor:
 class GanConfigError(ValueError):
     "A GAN setting out of range; the message names it and what is valid."
 
-def _positive_int(v) -> bool: return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+# %% ../nbs/07_gan.ipynb #847658a4
+def _positive_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
+# %% ../nbs/07_gan.ipynb #03a9cf16
 @dataclass(frozen=True)
 class GanConfig:
     "Every setting of one SN-GAN training run; the defaults are the paper's (Section 4.2 and `paper-facts.md`)."
+
     iterations: int = 100_000  # generator steps
-    batch_size: int = 128      # real and generated images per discriminator step, generated per generator step
-    n_dis: int = 5             # discriminator steps per generator step
-    lr: float = 2e-4           # Adam, both networks, decayed linearly to lr_min over the run
+    batch_size: int = 128  # real and generated images per discriminator step, generated per generator step
+    n_dis: int = 5  # discriminator steps per generator step
+    lr: float = 2e-4  # Adam, both networks, decayed linearly to lr_min over the run
     lr_min: float = 1e-6
     betas: tuple = (0.0, 0.9)
     z_dim: int = 128
-    g_width: int = 256         # generator channels
-    d_width: int = 128         # discriminator channels
-    flip: bool = True          # random horizontal flips of the real images
-    log_every: int = 1000      # generator steps per history record (and checkpoint)
-    seed: int = 0              # initialisation, batch order, flips and latent draws
+    g_width: int = 256  # generator channels
+    d_width: int = 128  # discriminator channels
+    flip: bool = True  # random horizontal flips of the real images
+    log_every: int = 1000  # generator steps per history record (and checkpoint)
+    seed: int = 0  # initialisation, batch order, flips and latent draws
 
     def __post_init__(self):
-        def fail(name, valid): raise GanConfigError(f"GanConfig {name} = {getattr(self, name)!r} {valid}")
+        def fail(name, valid):
+            raise GanConfigError(f"GanConfig {name} = {getattr(self, name)!r} {valid}")
+
         for name in ("iterations", "batch_size", "n_dis", "z_dim", "g_width", "d_width", "log_every"):
-            if not _positive_int(getattr(self, name)): fail(name, "must be a positive integer")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool): fail("seed", "must be an integer")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1): fail("lr", "must lie in (0, 1)")
-        if not (isinstance(self.lr_min, (int, float)) and 0 <= self.lr_min <= self.lr): fail("lr_min", f"must lie in [0, lr = {self.lr}]")
+            if not _positive_int(getattr(self, name)):
+                fail(name, "must be a positive integer")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            fail("seed", "must be an integer")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+            fail("lr", "must lie in (0, 1)")
+        if not (isinstance(self.lr_min, (int, float)) and 0 <= self.lr_min <= self.lr):
+            fail("lr_min", f"must lie in [0, lr = {self.lr}]")
         betas = tuple(self.betas) if isinstance(self.betas, (list, tuple)) else ()
-        if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas): fail("betas", "must be two numbers in [0, 1)")
-        if not isinstance(self.flip, bool): fail("flip", "must be True or False")
+        if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
+            fail("betas", "must be two numbers in [0, 1)")
+        if not isinstance(self.flip, bool):
+            fail("flip", "must be True or False")
         object.__setattr__(self, "betas", tuple(float(b) for b in betas))
-        object.__setattr__(self, "lr", float(self.lr)); object.__setattr__(self, "lr_min", float(self.lr_min))
+        object.__setattr__(self, "lr", float(self.lr))
+        object.__setattr__(self, "lr_min", float(self.lr_min))
 
     def to_dict(self) -> dict:
         "This configuration as a JSON-ready dict (`betas` as a list)."
@@ -148,65 +189,92 @@ class GanConfig:
     def from_dict(cls, d: Mapping) -> GanConfig:
         "The configuration `d` describes (as `to_dict` writes it)."
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown: raise GanConfigError(f"unknown GanConfig field(s) {', '.join(unknown)}; valid fields are {', '.join(f.name for f in fields(cls))}")
+        if unknown:
+            raise GanConfigError(
+                f"unknown GanConfig field(s) {', '.join(unknown)}; valid fields are "
+                f"{', '.join(f.name for f in fields(cls))}"
+            )
         return cls(**d)
 
 # %% ../nbs/07_gan.ipynb #b416fcb3
 def build_gan(config: GanConfig, image_shape: tuple[int, int, int]) -> tuple[Generator, Discriminator]:
     "The generator and discriminator of `config` for images `image_shape` (C, H, W), initialised from `config.seed`."
     channels, height, width = image_shape
-    if height != width: raise GanConfigError(f"the SN-GAN makes square images; got {height} x {width}")
-    generator = seeded_init(lambda: Generator(config.z_dim, channels, height, config.g_width), derive_seed(config.seed, 1))
+    if height != width:
+        raise GanConfigError(f"the SN-GAN makes square images; got {height} x {width}")
+    generator = seeded_init(
+        lambda: Generator(config.z_dim, channels, height, config.g_width), derive_seed(config.seed, 1)
+    )
     discriminator = seeded_init(lambda: Discriminator(channels, config.d_width), derive_seed(config.seed, 2))
     return generator, discriminator
 
 # %% ../nbs/07_gan.ipynb #31de45df
 GAN_CHECKPOINT_FORMAT = "kdfidelity.gan/1"
 
+# %% ../nbs/07_gan.ipynb #25f5d5ae
 @dataclass
 class GanResult:
     "What `train_gan` returns: the trained networks (eval mode), the `history` of log records and the `final` record."
+
     generator: Generator
     discriminator: Discriminator
     history: list[dict]
     final: dict
     resumed_from: int = 0  # the generator step of the checkpoint this call continued from
 
+# %% ../nbs/07_gan.ipynb #298910ae
 def _real_images(batch_images: Tensor, flip: bool, generator: torch.Generator) -> Tensor:
     "uint8 images to [-1, 1], each flipped horizontally with probability 1/2 when `flip`."
     x = batch_images.float() / 127.5 - 1
-    if not flip: return x
+    if not flip:
+        return x
     flipped = (torch.rand(len(x), generator=generator) < 0.5).to(x.device)
     return torch.where(flipped[:, None, None, None], x.flip(-1), x)
 
+# %% ../nbs/07_gan.ipynb #398ac6b1
 def _latents(n: int, z_dim: int, generator: torch.Generator, device) -> Tensor:
     return torch.randn(n, z_dim, generator=generator).to(device)
 
+# %% ../nbs/07_gan.ipynb #37691def
 def _start_over(path) -> str:
-    return f"delete {path} or pass discard_checkpoint=True (kdfidelity run --discard-broken-checkpoints) to start the GAN run over"
+    return (
+        f"delete {path} or pass discard_checkpoint=True (kdfidelity run --discard-broken-checkpoints) "
+        "to start the GAN run over"
+    )
 
+# %% ../nbs/07_gan.ipynb #52537ece
 def _load_gan_checkpoint(path: Path, config: GanConfig, num_examples: int) -> dict:
-    try: state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise CheckpointError(f"checkpoint {path} cannot be read ({_load_failure(e)}); {_start_over(path)}") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({_load_failure(e)}); {_start_over(path)}") from None
     if not isinstance(state, dict) or state.get("format") != GAN_CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a kdfidelity GAN checkpoint ({GAN_CHECKPOINT_FORMAT}); {_start_over(path)}")
+        raise CheckpointError(
+            f"{path} is not a kdfidelity GAN checkpoint ({GAN_CHECKPOINT_FORMAT}); {_start_over(path)}"
+        )
     if state.get("config") != config.to_dict() or state.get("num_examples") != num_examples:
-        raise CheckpointError(f"checkpoint {path} belongs to another GAN run (its config or data differ); {_start_over(path)}")
+        raise CheckpointError(
+            f"checkpoint {path} belongs to another GAN run (its config or data differ); {_start_over(path)}"
+        )
     return state
 
 # %% ../nbs/07_gan.ipynb #6a96def5
-def train_gan(data: ImageDataset,                   # the real images (uint8), e.g. CIFAR-100 train
-              config: GanConfig,                    # every setting that decides what the run computes
-              *,
-              device=None,                          # where to train (default: the CPU)
-              checkpoint_path: Path | str | None = None,  # resume from, and checkpoint to, this file
-              discard_checkpoint: bool = False,     # start over instead of resuming
-              progress: bool | None = None,         # a progress bar (default: only in a terminal)
-              on_log: Callable[[dict], None] | None = None,  # called with each history record once it is checkpointed
-             ) -> GanResult:
-    "Train an SN-GAN on `data` with the hinge loss, `config.n_dis` discriminator steps per generator step, resuming from `checkpoint_path`."
-    if not isinstance(config, GanConfig): raise TypeError(f"config must be a GanConfig, got {type(config).__name__}")
-    if not isinstance(data, ImageDataset): raise TypeError(f"a GAN learns images: data must be an ImageDataset, got {type(data).__name__}")
+def train_gan(
+    data: ImageDataset,  # the real images (uint8), e.g. CIFAR-100 train
+    config: GanConfig,  # every setting that decides what the run computes
+    *,
+    device=None,  # where to train (default: the CPU)
+    checkpoint_path: Path | str | None = None,  # resume from, and checkpoint to, this file
+    discard_checkpoint: bool = False,  # start over instead of resuming
+    progress: bool | None = None,  # a progress bar (default: only in a terminal)
+    on_log: Callable[[dict], None] | None = None,  # called with each history record once it is checkpointed
+) -> GanResult:
+    """Train an SN-GAN on `data` with the hinge loss, `config.n_dis` discriminator steps per generator step, resuming
+    from `checkpoint_path`."""
+    if not isinstance(config, GanConfig):
+        raise TypeError(f"config must be a GanConfig, got {type(config).__name__}")
+    if not isinstance(data, ImageDataset):
+        raise TypeError(f"a GAN learns images: data must be an ImageDataset, got {type(data).__name__}")
     device = torch.device(device or "cpu")
     G, D = (net.to(device) for net in build_gan(config, data.image_shape))
     opt_g, opt_d = (torch.optim.Adam(net.parameters(), config.lr, betas=config.betas) for net in (G, D))
@@ -216,80 +284,136 @@ def train_gan(data: ImageDataset,                   # the real images (uint8), e
     rng = torch.Generator().manual_seed(_stream_seed(config.seed, "augmentation"))
     path, history, start = Path(checkpoint_path) if checkpoint_path is not None else None, [], 0
     if path is not None:
-        if discard_checkpoint: path.unlink(missing_ok=True)
+        if discard_checkpoint:
+            path.unlink(missing_ok=True)
         remove_stale_temporaries(path.parent, name=path.name)
         if path.exists():
             state = _load_gan_checkpoint(path, config, len(data))
             try:
-                for obj, key in ((G, "generator"), (D, "discriminator"), (opt_g, "opt_g"), (opt_d, "opt_d"),
-                                 (sched_g, "sched_g"), (sched_d, "sched_d"), (batches, "batches")):
+                for obj, key in (
+                    (G, "generator"),
+                    (D, "discriminator"),
+                    (opt_g, "opt_g"),
+                    (opt_d, "opt_d"),
+                    (sched_g, "sched_g"),
+                    (sched_d, "sched_d"),
+                    (batches, "batches"),
+                ):
                     obj.load_state_dict(state[key])
-                rng.set_state(state["rng"]); start, history = int(state["iteration"]), list(state["history"])
+                rng.set_state(state["rng"])
+                start, history = int(state["iteration"]), list(state["history"])
             except (KeyError, TypeError, ValueError, RuntimeError) as e:
-                raise CheckpointError(f"checkpoint {path} is damaged ({one_line(e, 200)}); {_start_over(path)}") from None
+                raise CheckpointError(
+                    f"checkpoint {path} is damaged ({one_line(e, 200)}); {_start_over(path)}"
+                ) from None
+
     def real_batches():
-        while True: yield from batches
+        while True:
+            yield from batches
+
     real = real_batches()
     sums, began = torch.zeros(4, device=device), time.perf_counter()
-    G.train(); D.train()
+    G.train()
+    D.train()
     bar = _progress_bar(progress, total=config.iterations, initial=start, unit="step", desc="sngan")
     try:
         for step in range(start + 1, config.iterations + 1):
             for _ in range(config.n_dis):
                 x = _real_images(next(real).images, config.flip, rng)
-                with torch.no_grad(): fake = G(_latents(len(x), config.z_dim, rng, device))
+                with torch.no_grad():
+                    fake = G(_latents(len(x), config.z_dim, rng, device))
                 real_scores, fake_scores = D(x), D(fake)
                 d_loss = discriminator_hinge_loss(real_scores, fake_scores)
-                opt_d.zero_grad(set_to_none=True); d_loss.backward(); opt_d.step()
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
             D.requires_grad_(False)  # the generator step needs gradients through D, not for D's weights
             g_loss = generator_hinge_loss(D(G(_latents(config.batch_size, config.z_dim, rng, device))))
-            opt_g.zero_grad(set_to_none=True); g_loss.backward(); opt_g.step()
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
             D.requires_grad_(True)
-            sched_g.step(); sched_d.step()
-            sums += torch.stack([d_loss.detach(), g_loss.detach(), real_scores.detach().mean(), fake_scores.detach().mean()])
+            sched_g.step()
+            sched_d.step()
+            sums += torch.stack(
+                [d_loss.detach(), g_loss.detach(), real_scores.detach().mean(), fake_scores.detach().mean()]
+            )
             if step % config.log_every == 0 or step == config.iterations:
                 n = step - (history[-1]["iteration"] if history else 0)
                 d_mean, g_mean, real_mean, fake_mean = (sums / n).tolist()
-                record = dict(iteration=step, d_loss=d_mean, g_loss=g_mean, real_score=real_mean, fake_score=fake_mean,
-                              lr=opt_g.param_groups[0]["lr"], seconds=time.perf_counter() - began)
-                history.append(record); sums.zero_(); began = time.perf_counter()
+                record = dict(
+                    iteration=step,
+                    d_loss=d_mean,
+                    g_loss=g_mean,
+                    real_score=real_mean,
+                    fake_score=fake_mean,
+                    lr=opt_g.param_groups[0]["lr"],
+                    seconds=time.perf_counter() - began,
+                )
+                history.append(record)
+                sums.zero_()
+                began = time.perf_counter()
                 if path is not None:
-                    save_checkpoint(dict(format=GAN_CHECKPOINT_FORMAT, config=config.to_dict(), num_examples=len(data),
-                                         iteration=step, generator=G.state_dict(), discriminator=D.state_dict(),
-                                         opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), sched_g=sched_g.state_dict(),
-                                         sched_d=sched_d.state_dict(), rng=rng.get_state(), batches=batches.state_dict(),
-                                         history=history), path)
+                    save_checkpoint(
+                        dict(
+                            format=GAN_CHECKPOINT_FORMAT,
+                            config=config.to_dict(),
+                            num_examples=len(data),
+                            iteration=step,
+                            generator=G.state_dict(),
+                            discriminator=D.state_dict(),
+                            opt_g=opt_g.state_dict(),
+                            opt_d=opt_d.state_dict(),
+                            sched_g=sched_g.state_dict(),
+                            sched_d=sched_d.state_dict(),
+                            rng=rng.get_state(),
+                            batches=batches.state_dict(),
+                            history=history,
+                        ),
+                        path,
+                    )
                 bar.set_postfix(d_loss=f"{d_mean:.3f}", g_loss=f"{g_mean:.3f}")
-                if on_log is not None: on_log(dict(record))
+                if on_log is not None:
+                    on_log(dict(record))
             bar.update(1)
     finally:
         bar.close()
-    G.eval(); D.eval()
+    G.eval()
+    D.eval()
     final = {k: v for k, v in history[-1].items() if k not in ("lr", "seconds")} if history else {}
     return GanResult(G, D, history, final, start)
 
 # %% ../nbs/07_gan.ipynb #d878cab3
 @torch.no_grad()
-def sample_images(generator: Generator,   # a trained generator
-                  n: int,                 # how many images
-                  seed: int,              # seeds the latent vectors
-                  *,
-                  batch_size: int = 500,  # images per forward pass (the samples do not depend on it)
-                  device=None,            # where to run the generator (default: where it is)
-                 ) -> Tensor:
+def sample_images(
+    generator: Generator,  # a trained generator
+    n: int,  # how many images
+    seed: int,  # seeds the latent vectors
+    *,
+    batch_size: int = 500,  # images per forward pass (the samples do not depend on it)
+    device=None,  # where to run the generator (default: where it is)
+) -> Tensor:
     "`n` uint8 images (on the CPU) from `generator` in eval mode, latent vectors drawn from `seed`."
-    if not isinstance(n, int) or n < 0: raise ValueError(f"n = {n!r} must be a non-negative integer")
+    if not isinstance(n, int) or n < 0:
+        raise ValueError(f"n = {n!r} must be a non-negative integer")
     home = next(generator.parameters()).device
     device, was_training = torch.device(device) if device is not None else home, generator.training
     z = torch.randn(n, generator.z_dim, generator=torch.Generator().manual_seed(seed))
     generator.to(device).eval()
     try:
-        images = [((generator(z[i:i + batch_size].to(device)) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu()
-                  for i in range(0, n, batch_size)]
+        images = [
+            ((generator(z[i : i + batch_size].to(device)) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu()
+            for i in range(0, n, batch_size)
+        ]
     finally:
         generator.to(home).train(was_training)
-    return torch.cat(images) if images else torch.zeros(0, generator.channels, generator.image_size, generator.image_size, dtype=torch.uint8)
+    return (
+        torch.cat(images)
+        if images
+        else torch.zeros(0, generator.channels, generator.image_size, generator.image_size, dtype=torch.uint8)
+    )
 
+# %% ../nbs/07_gan.ipynb #12f30ba7
 def sample_dataset(generator: Generator, n: int, seed: int, name: str = "sngan", **options) -> ImageDataset:
     "`sample_images` as an unlabelled `ImageDataset` (label 0 of one class; mean and std 0.5, the generator's range)."
     images = sample_images(generator, n, seed, **options)
@@ -298,73 +422,106 @@ def sample_dataset(generator: Generator, n: int, seed: int, name: str = "sngan",
 
 # %% ../nbs/07_gan.ipynb #0b05e8ad
 def image_sampler(generator: Generator, device=None) -> Callable[[int, torch.Generator | None], Tensor]:
-    "A sampler for `augment.GANSamples`: `sampler(n, rng)` gives `n` fresh float images in [0, 1] on `device`, latents drawn from `rng`."
+    """A sampler for `augment.GANSamples`: `sampler(n, rng)` gives `n` fresh float images in [0, 1] on `device`,
+    latents drawn from `rng`."""
     generator = generator.to(device or "cpu").eval()
     device = next(generator.parameters()).device
+
     @torch.no_grad()
     def sampler(n: int, rng: torch.Generator | None = None) -> Tensor:
         z = torch.randn(n, generator.z_dim, generator=rng).to(device)
         return (generator(z) + 1) / 2
+
     return sampler
 
 # %% ../nbs/07_gan.ipynb #868aea50
 def _mean_cov(features: Tensor) -> tuple[Tensor, Tensor]:
-    if features.ndim != 2 or len(features) < 2: raise ValueError(f"features must be N x D with N >= 2, got shape {tuple(features.shape)}")
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"features must be N x D with N >= 2, got shape {tuple(features.shape)}")
     f = features.double()
     return f.mean(0), torch.cov(f.T).reshape(f.shape[1], f.shape[1])
 
+# %% ../nbs/07_gan.ipynb #78cdc843
 def _psd_sqrt(matrix: Tensor) -> Tensor:
     values, vectors = torch.linalg.eigh(matrix)
     return (vectors * values.clamp(min=0).sqrt()) @ vectors.T
 
+# %% ../nbs/07_gan.ipynb #4b1c09e2
 def frechet_distance(features_a: Tensor, features_b: Tensor) -> float:
     "The Fréchet distance between Gaussians fitted to two sets of features (N x D each)."
     (mu_a, cov_a), (mu_b, cov_b) = _mean_cov(features_a), _mean_cov(features_b)
-    if mu_a.shape != mu_b.shape: raise ValueError(f"features of different widths: {len(mu_a)} and {len(mu_b)}")
+    if mu_a.shape != mu_b.shape:
+        raise ValueError(f"features of different widths: {len(mu_a)} and {len(mu_b)}")
     root_a = _psd_sqrt(cov_a)
     cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
     return float(((mu_a - mu_b) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
 
 # %% ../nbs/07_gan.ipynb #4778cf55
 @torch.no_grad()
-def penultimate_features(model: nn.Module,          # a classifier whose last module is a linear layer
-                         data: ImageDataset,        # images, normalised by its own mean and std
-                         batch_size: int = 500,
-                         device=None,
-                        ) -> Tensor:
+def penultimate_features(
+    model: nn.Module,  # a classifier whose last module is a linear layer
+    data: ImageDataset,  # images, normalised by its own mean and std
+    batch_size: int = 500,
+    device=None,
+) -> Tensor:
     "The inputs of `model`'s last linear layer for every image of `data` (N x D, on the CPU), in eval mode."
     head = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if not head: raise ValueError(f"{type(model).__name__} has no linear layer whose inputs could serve as features")
+    if not head:
+        raise ValueError(f"{type(model).__name__} has no linear layer whose inputs could serve as features")
     device, captured, was_training = torch.device(device or "cpu"), [], model.training
     hook = head[-1].register_forward_hook(lambda module, inputs, output: captured.append(inputs[0].float().cpu()))
     model.to(device).eval()
     try:
         for i in range(0, len(data), batch_size):
-            x = data.images[i:i + batch_size].to(device).float() / 255
+            x = data.images[i : i + batch_size].to(device).float() / 255
             model(normalize(x, data.mean, data.std))
     finally:
-        hook.remove(); model.train(was_training)
+        hook.remove()
+        model.train(was_training)
     return torch.cat(captured)
 
+# %% ../nbs/07_gan.ipynb #4c0c9846
 def classifier_frechet_distance(model: nn.Module, real: ImageDataset, generated: ImageDataset, **options) -> float:
-    "The Fréchet distance between `real` and `generated` images in `model`'s penultimate features (both normalised like `real`)."
+    """The Fréchet distance between `real` and `generated` images in `model`'s penultimate features (both normalised
+    like `real`)."""
     generated = dataclasses.replace(generated, mean=real.mean, std=real.std)  # one normalisation: the classifier's
-    return frechet_distance(penultimate_features(model, real, **options), penultimate_features(model, generated, **options))
+    return frechet_distance(
+        penultimate_features(model, real, **options), penultimate_features(model, generated, **options)
+    )
 
 # %% ../nbs/07_gan.ipynb #df23c7e4
 class _Uint8Images(torch.utils.data.Dataset):
     "uint8 images as torch-fidelity reads them: one 3 x H x W uint8 tensor per item."
-    def __init__(self, images: Tensor): self.images = images if images.shape[1] == 3 else images.expand(-1, 3, -1, -1)
-    def __len__(self): return len(self.images)
-    def __getitem__(self, i): return self.images[i]
 
+    def __init__(self, images: Tensor):
+        self.images = images if images.shape[1] == 3 else images.expand(-1, 3, -1, -1)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.images[i]
+
+# %% ../nbs/07_gan.ipynb #f747c90f
 def standard_scores(real: ImageDataset, generated: ImageDataset, cuda: bool = False) -> dict[str, float] | str:
-    "FID and Inception Score from torch-fidelity's Inception-v3, or a sentence saying why they were not computed (not installed, no weights offline)."
-    try: import torch_fidelity
-    except ImportError: return "FID and IS were not computed: torch-fidelity is not installed (pip install torch-fidelity)"
+    """FID and Inception Score from torch-fidelity's Inception-v3, or a sentence saying why they were not computed (not
+    installed, no weights offline)."""
     try:
-        scores = torch_fidelity.calculate_metrics(input1=_Uint8Images(generated.images.cpu()), input2=_Uint8Images(real.images.cpu()),
-                                                  fid=True, isc=True, cuda=cuda, verbose=False)
+        import torch_fidelity
+    except ImportError:
+        return "FID and IS were not computed: torch-fidelity is not installed (pip install torch-fidelity)"
+    try:
+        scores = torch_fidelity.calculate_metrics(
+            input1=_Uint8Images(generated.images.cpu()),
+            input2=_Uint8Images(real.images.cpu()),
+            fid=True,
+            isc=True,
+            cuda=cuda,
+            verbose=False,
+        )
     except Exception as e:
-        return f"FID and IS were not computed: torch-fidelity could not get its Inception-v3 weights or run ({one_line(e, 160)})"
+        return (
+            "FID and IS were not computed: torch-fidelity could not get its Inception-v3 weights or run "
+            f"({one_line(e, 160)})"
+        )
     return dict(fid=float(scores["frechet_inception_distance"]), inception_score=float(scores["inception_score_mean"]))

@@ -22,7 +22,8 @@ from .augment import Policy
 from .data import ImageDataset
 from .losses import distillation_loss
 from .metrics import model_device
-from .train import CheckpointError, _augmented_inputs, _load_failure, _progress_bar, _stream_seed, save_checkpoint
+from .train import CheckpointError, _augmented_inputs, _load_failure, _progress_bar
+from .train import _stream_seed, save_checkpoint
 
 # %% auto #0
 __all__ = ['PLANE_FORMAT', 'Plane', 'plane_through', 'plane_grid', 'distillation_sample', 'evaluate_points', 'evaluate_plane']
@@ -31,18 +32,22 @@ __all__ = ['PLANE_FORMAT', 'Plane', 'plane_through', 'plane_grid', 'distillation
 def _floating_keys(state: Mapping[str, Tensor]) -> list[str]:
     return [k for k, v in state.items() if v.is_floating_point()]
 
+# %% ../nbs/08_landscape.ipynb #c6777132
 def _flat(state: Mapping[str, Tensor], keys: Sequence[str]) -> Tensor:
     return torch.cat([state[k].detach().reshape(-1).double().cpu() for k in keys])
 
+# %% ../nbs/08_landscape.ipynb #782ce7e1
 @dataclass
 class Plane:
     "The plane `origin + x * u + y * v` in weight space (u, v orthonormal over the floating tensors of a state dict)."
+
     origin: dict[str, Tensor]
-    u: Tensor   # flat float64 unit vector
-    v: Tensor   # flat float64 unit vector, orthogonal to u
+    u: Tensor  # flat float64 unit vector
+    v: Tensor  # flat float64 unit vector, orthogonal to u
     keys: list[str]
 
-    def __post_init__(self): self._flat_origin = _flat(self.origin, self.keys)  # flattened once: state() runs per grid point
+    def __post_init__(self):
+        self._flat_origin = _flat(self.origin, self.keys)  # flattened once: state() runs per grid point
 
     def state(self, x: float, y: float) -> dict[str, Tensor]:
         "The state dict at plane coordinates (x, y); non-floating tensors are the origin's."
@@ -50,7 +55,7 @@ class Plane:
         state, offset = dict(self.origin), 0
         for k in self.keys:
             n = self.origin[k].numel()
-            state[k] = flat[offset:offset + n].reshape(self.origin[k].shape).to(self.origin[k].dtype)
+            state[k] = flat[offset : offset + n].reshape(self.origin[k].shape).to(self.origin[k].dtype)
             offset += n
         return state
 
@@ -62,13 +67,16 @@ class Plane:
 # %% ../nbs/08_landscape.ipynb #b4878e35
 def plane_through(a: Mapping[str, Tensor], b: Mapping[str, Tensor], c: Mapping[str, Tensor]) -> Plane:
     "The plane through state dicts `a` (its origin), `b` (along its x axis) and `c`."
-    if not (set(a) == set(b) == set(c)): raise ValueError("the three state dicts hold different tensors")
+    if not (set(a) == set(b) == set(c)):
+        raise ValueError("the three state dicts hold different tensors")
     keys = _floating_keys(a)
     for k in keys:
-        if not a[k].shape == b[k].shape == c[k].shape: raise ValueError(f"{k} has different shapes in the three states")
+        if not a[k].shape == b[k].shape == c[k].shape:
+            raise ValueError(f"{k} has different shapes in the three states")
     origin = _flat(a, keys)
     ab, ac = _flat(b, keys) - origin, _flat(c, keys) - origin
-    if ab.norm() == 0: raise ValueError("the first two weight vectors are equal, so they span no direction")
+    if ab.norm() == 0:
+        raise ValueError("the first two weight vectors are equal, so they span no direction")
     u = ab / ab.norm()
     w = ac - (ac @ u) * u
     if w.norm() <= 1e-5 * max(ab.norm(), ac.norm()):  # float32 states: collinear up to rounding
@@ -76,10 +84,14 @@ def plane_through(a: Mapping[str, Tensor], b: Mapping[str, Tensor], c: Mapping[s
     return Plane({k: v.detach().cpu().clone() for k, v in a.items()}, u, w / w.norm(), keys)
 
 # %% ../nbs/08_landscape.ipynb #bfdab173
-def plane_grid(coordinates: Sequence[tuple[float, float]], points: int, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+def plane_grid(
+    coordinates: Sequence[tuple[float, float]], points: int, margin: float = 0.25
+) -> tuple[np.ndarray, np.ndarray]:
     "Grid coordinates (xs, ys) of `points` each, covering `coordinates` with `margin` of the box's extent to spare."
-    if not isinstance(points, int) or points < 2: raise ValueError(f"points = {points!r} must be an integer >= 2")
-    if margin < 0: raise ValueError(f"margin = {margin} must be >= 0")
+    if not isinstance(points, int) or points < 2:
+        raise ValueError(f"points = {points!r} must be an integer >= 2")
+    if margin < 0:
+        raise ValueError(f"margin = {margin} must be >= 0")
     xy = np.asarray(coordinates, dtype=float)
     low, high = xy.min(0), xy.max(0)
     pad = margin * (high - low)
@@ -87,8 +99,10 @@ def plane_grid(coordinates: Sequence[tuple[float, float]], points: int, margin: 
 
 # %% ../nbs/08_landscape.ipynb #94c493d7
 def distillation_sample(data: ImageDataset, policy: Policy | None, size: int, seed: int) -> Tensor:
-    "Model inputs for `size` examples of `data` chosen with `seed`, one seeded draw of `policy` each (normalised like training's)."
-    if not isinstance(size, int) or size < 1: raise ValueError(f"size = {size!r} must be a positive integer")
+    """Model inputs for `size` examples of `data` chosen with `seed`, one seeded draw of `policy` each (normalised like
+    training's)."""
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"size = {size!r} must be a positive integer")
     generator = torch.Generator().manual_seed(_stream_seed(seed, "train_eval"))
     index = torch.randperm(len(data), generator=generator)[:size].sort().values
     inputs = data.inputs[index.to(data.device)].cpu()
@@ -97,10 +111,17 @@ def distillation_sample(data: ImageDataset, policy: Policy | None, size: int, se
 # %% ../nbs/08_landscape.ipynb #3a4b4606
 PLANE_FORMAT = "kdfidelity.landscape/1"
 
-def evaluate_points(model: nn.Module, states: list[dict], inputs: Tensor, teacher_logits: Tensor, tau: float,
-                    batch_size: int = 1000) -> tuple[Tensor, Tensor]:
-    "Distillation loss and top-1 agreement with `teacher_logits` of `model` (in eval mode) at each of the weight `states`, on `inputs`; one pass for all."
-    n, loss, matches = len(inputs), torch.zeros(len(states), dtype=torch.float64), torch.zeros(len(states), dtype=torch.float64)
+
+def evaluate_points(
+    model: nn.Module, states: list[dict], inputs: Tensor, teacher_logits: Tensor, tau: float, batch_size: int = 1000
+) -> tuple[Tensor, Tensor]:
+    """Distillation loss and top-1 agreement with `teacher_logits` of `model` (in eval mode) at each of the weight
+    `states`, on `inputs`; one pass for all."""
+    n, loss, matches = (
+        len(inputs),
+        torch.zeros(len(states), dtype=torch.float64),
+        torch.zeros(len(states), dtype=torch.float64),
+    )
     device = model_device(model)
     if len(states) == 1:
         model.load_state_dict(states[0])
@@ -109,7 +130,7 @@ def evaluate_points(model: nn.Module, states: list[dict], inputs: Tensor, teache
         stacked = {k: torch.stack([s[k] for s in states]).to(device) for k in states[0]}
         forward = lambda x: vmap(lambda p, x: functional_call(model, p, (x,)), in_dims=(0, None))(stacked, x)
     for start in range(0, n, batch_size):
-        x, target = inputs[start:start + batch_size].to(device), teacher_logits[start:start + batch_size].to(device)
+        x, target = inputs[start : start + batch_size].to(device), teacher_logits[start : start + batch_size].to(device)
         logits = forward(x)
         for j, point_logits in enumerate(logits):
             loss[j] += distillation_loss(point_logits, target, None, tau, 0.0).double().cpu() * len(x)
@@ -120,12 +141,16 @@ def evaluate_points(model: nn.Module, states: list[dict], inputs: Tensor, teache
 def _grid_key(xs, ys, inputs: Tensor, tau: float) -> dict:
     return dict(xs=[float(x) for x in xs], ys=[float(y) for y in ys], examples=len(inputs), tau=float(tau))
 
+# %% ../nbs/08_landscape.ipynb #3a350dc8
 def _plane_state(path: Path, xs, ys, inputs: Tensor, tau: float) -> dict | None:
     "The checkpointed values of this plane at `path`, checked to belong to it; None when there is none."
-    if not path.exists(): return None
+    if not path.exists():
+        return None
     hint = f"delete {path} to evaluate the plane from the start"
-    try: state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise CheckpointError(f"plane checkpoint {path} cannot be read ({_load_failure(e)}); {hint}") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"plane checkpoint {path} cannot be read ({_load_failure(e)}); {hint}") from None
     if not isinstance(state, dict) or state.get("format") != PLANE_FORMAT:
         raise CheckpointError(f"{path} is not a loss-plane checkpoint (format {PLANE_FORMAT}); {hint}")
     if state.get("grid") != _grid_key(xs, ys, inputs, tau):
@@ -133,26 +158,31 @@ def _plane_state(path: Path, xs, ys, inputs: Tensor, tau: float) -> dict | None:
     return state
 
 # %% ../nbs/08_landscape.ipynb #612794f7
-def evaluate_plane(model: nn.Module,                  # the network whose weights the plane's states are
-                   plane: Plane,                      # from `plane_through`
-                   xs: Sequence[float],               # grid coordinates along u (`plane_grid`)
-                   ys: Sequence[float],               # grid coordinates along v
-                   inputs: Tensor,                    # the fixed sample (`distillation_sample`)
-                   teacher_logits: Tensor,            # the teacher's logits on `inputs`
-                   tau: float,                        # the distillation temperature
-                   *,
-                   points_per_pass: int = 1,          # grid points per forward pass (vmap over weight sets)
-                   batch_size: int = 1000,            # examples per forward pass
-                   checkpoint_path: Path | str | None = None,  # resume from, and save to, this file after every pass
-                   progress: bool | None = None,      # a progress bar of grid points (default: only in a terminal)
-                  ) -> dict[str, np.ndarray]:
+def evaluate_plane(
+    model: nn.Module,  # the network whose weights the plane's states are
+    plane: Plane,  # from `plane_through`
+    xs: Sequence[float],  # grid coordinates along u (`plane_grid`)
+    ys: Sequence[float],  # grid coordinates along v
+    inputs: Tensor,  # the fixed sample (`distillation_sample`)
+    teacher_logits: Tensor,  # the teacher's logits on `inputs`
+    tau: float,  # the distillation temperature
+    *,
+    points_per_pass: int = 1,  # grid points per forward pass (vmap over weight sets)
+    batch_size: int = 1000,  # examples per forward pass
+    checkpoint_path: Path | str | None = None,  # resume from, and save to, this file after every pass
+    progress: bool | None = None,  # a progress bar of grid points (default: only in a terminal)
+) -> dict[str, np.ndarray]:
     "Distillation loss and train agreement at every (x, y) of the grid: arrays of shape (len(ys), len(xs))."
-    if not isinstance(points_per_pass, int) or points_per_pass < 1: raise ValueError(f"points_per_pass = {points_per_pass!r} must be a positive integer")
-    if teacher_logits.shape[0] != len(inputs): raise ValueError(f"{len(teacher_logits)} teacher logits for {len(inputs)} inputs")
+    if not isinstance(points_per_pass, int) or points_per_pass < 1:
+        raise ValueError(f"points_per_pass = {points_per_pass!r} must be a positive integer")
+    if teacher_logits.shape[0] != len(inputs):
+        raise ValueError(f"{len(teacher_logits)} teacher logits for {len(inputs)} inputs")
     grid = [(x, y) for y in ys for x in xs]
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     saved = _plane_state(path, xs, ys, inputs, tau) if path is not None else None
-    loss, agreement = (saved["loss"], saved["agreement"]) if saved else (torch.full((len(grid),), math.nan, dtype=torch.float64),) * 2
+    loss, agreement = (
+        (saved["loss"], saved["agreement"]) if saved else (torch.full((len(grid),), math.nan, dtype=torch.float64),) * 2
+    )
     loss, agreement, done = loss.clone(), agreement.clone(), saved["done"] if saved else 0
     was_training = model.training
     model.eval()
@@ -160,15 +190,26 @@ def evaluate_plane(model: nn.Module,                  # the network whose weight
     try:
         with torch.inference_mode():
             while done < len(grid):
-                chunk = grid[done:done + points_per_pass]
-                l, a = evaluate_points(model, [plane.state(x, y) for x, y in chunk], inputs, teacher_logits, tau, batch_size)
-                loss[done:done + len(chunk)], agreement[done:done + len(chunk)] = l, a
+                chunk = grid[done : done + points_per_pass]
+                chunk_loss, chunk_agreement = evaluate_points(
+                    model, [plane.state(x, y) for x, y in chunk], inputs, teacher_logits, tau, batch_size
+                )
+                loss[done : done + len(chunk)], agreement[done : done + len(chunk)] = chunk_loss, chunk_agreement
                 done += len(chunk)
                 if path is not None:
-                    save_checkpoint(dict(format=PLANE_FORMAT, done=done, loss=loss, agreement=agreement,
-                                         grid=_grid_key(xs, ys, inputs, tau)), path)
+                    save_checkpoint(
+                        dict(
+                            format=PLANE_FORMAT,
+                            done=done,
+                            loss=loss,
+                            agreement=agreement,
+                            grid=_grid_key(xs, ys, inputs, tau),
+                        ),
+                        path,
+                    )
                 bar.update(len(chunk))
     finally:
-        bar.close(); model.train(was_training)
+        bar.close()
+        model.train(was_training)
     shape = (len(ys), len(xs))
     return dict(loss=loss.reshape(shape).numpy(), agreement=agreement.reshape(shape).numpy())

@@ -19,27 +19,36 @@ __all__ = ['nll_loss', 'kd_loss', 'distillation_loss', 'ensemble_logits']
 
 # %% ../nbs/04_losses.ipynb #4df31c6d
 def nll_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    "Mean negative log-likelihood of integer `labels` under softmax(`logits`): the supervised term $\\mathcal{L}_{NLL}$."
+    """Mean negative log-likelihood of integer `labels` under softmax(`logits`): the supervised term
+    $\\mathcal{L}_{NLL}$."""
     return F.cross_entropy(logits, labels)
 
+# %% ../nbs/04_losses.ipynb #a3f95e26
 def _at_least_float32(t: torch.Tensor) -> torch.Tensor:
     "Upcast half-precision logits (bf16/fp16 autocast) to float32; keep float32 and float64 as they are."
     return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
+# %% ../nbs/04_losses.ipynb #96522db3
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, tau: float) -> torch.Tensor:
-    "Batch mean of $-\\tau^2 \\sum_j \\sigma_j(z_t/\\tau) \\log\\sigma_j(z_s/\\tau)$ (Eq. 1); the teacher receives no gradient."
-    if tau <= 0: raise ValueError(f"temperature tau must be positive, got {tau}")
+    """Batch mean of $-\\tau^2 \\sum_j \\sigma_j(z_t/\\tau) \\log\\sigma_j(z_s/\\tau)$ (Eq. 1); the teacher receives no
+    gradient."""
+    if tau <= 0:
+        raise ValueError(f"temperature tau must be positive, got {tau}")
     teacher_probs = F.softmax(_at_least_float32(teacher_logits.detach()) / tau, dim=-1)
     student_log_probs = F.log_softmax(_at_least_float32(student_logits) / tau, dim=-1)
-    return -(tau ** 2) * (teacher_probs * student_log_probs).sum(-1).mean()
+    return -(tau**2) * (teacher_probs * student_log_probs).sum(-1).mean()
 
 # %% ../nbs/04_losses.ipynb #78135d50
-def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor | None,
-                      tau: float, alpha: float) -> torch.Tensor:
-    "The student objective $\\alpha\\,\\mathcal{L}_{NLL} + (1-\\alpha)\\,\\mathcal{L}_{KD}$; `labels` may be `None` when `alpha` is 0."
-    if not 0 <= alpha <= 1: raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+def distillation_loss(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor | None, tau: float, alpha: float
+) -> torch.Tensor:
+    """The student objective $\\alpha\\,\\mathcal{L}_{NLL} + (1-\\alpha)\\,\\mathcal{L}_{KD}$; `labels` may be `None`
+    when `alpha` is 0."""
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     loss = kd_loss(student_logits, teacher_logits, tau) * (1 - alpha) if alpha < 1 else 0.0
     if alpha > 0:
-        if labels is None: raise ValueError(f"alpha = {alpha} weights the true labels, but labels is None")
+        if labels is None:
+            raise ValueError(f"alpha = {alpha} weights the true labels, but labels is None")
         loss = loss + alpha * nll_loss(_at_least_float32(student_logits), labels)
     return loss

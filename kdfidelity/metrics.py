@@ -19,17 +19,22 @@ __all__ = ['accuracy', 'nll', 'ece', 'agreement', 'predictive_kl', 'cka_features
 # %% ../nbs/05_metrics.ipynb #6a4bce31
 def _check_pair(a: torch.Tensor, b: torch.Tensor, what: str):
     if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"{what}: expected two N x C logit tensors of equal shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"{what}: expected two N x C logit tensors of equal shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
 
+# %% ../nbs/05_metrics.ipynb #9722eb97
 def _check_labels(logits: torch.Tensor, labels: torch.Tensor):
     if logits.ndim != 2 or labels.shape != logits.shape[:1]:
         raise ValueError(f"expected N x C logits and N labels, got {tuple(logits.shape)} and {tuple(labels.shape)}")
 
+# %% ../nbs/05_metrics.ipynb #e9a53727
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     "Top-1 accuracy: the fraction of examples whose most probable class is the label."
     _check_labels(logits, labels)
     return (logits.argmax(-1) == labels).double().mean().item()
 
+# %% ../nbs/05_metrics.ipynb #64c487d2
 def nll(logits: torch.Tensor, labels: torch.Tensor) -> float:
     "Mean negative log-likelihood $-\\log \\hat p(y|x)$ in nats."
     _check_labels(logits, labels)
@@ -39,11 +44,14 @@ def nll(logits: torch.Tensor, labels: torch.Tensor) -> float:
 def ece(logits: torch.Tensor, labels: torch.Tensor, n_bins: int = 10) -> float:
     "Expected calibration error with `n_bins` equal-width confidence bins."
     _check_labels(logits, labels)
-    if n_bins < 1: raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
     confidence, prediction = F.softmax(logits.double(), -1).max(-1)
     correct = (prediction == labels).double()
     bins = (confidence * n_bins).ceil().long().clamp(1, n_bins) - 1  # right-closed bins
-    count = torch.zeros(n_bins, dtype=torch.float64, device=logits.device).index_add_(0, bins, torch.ones_like(confidence))
+    count = torch.zeros(n_bins, dtype=torch.float64, device=logits.device).index_add_(
+        0, bins, torch.ones_like(confidence)
+    )
     conf_sum = torch.zeros_like(count).index_add_(0, bins, confidence)
     correct_sum = torch.zeros_like(count).index_add_(0, bins, correct)
     return ((correct_sum - conf_sum).abs().sum() / len(labels)).item()
@@ -54,6 +62,7 @@ def agreement(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> flo
     _check_pair(student_logits, teacher_logits, "agreement")
     return (student_logits.argmax(-1) == teacher_logits.argmax(-1)).double().mean().item()
 
+# %% ../nbs/05_metrics.ipynb #0e3ff26e
 def predictive_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> float:
     "Average KL(teacher || student) of the predictive distributions, in nats (Eq. 3)."
     _check_pair(student_logits, teacher_logits, "predictive_kl")
@@ -63,16 +72,24 @@ def predictive_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) ->
 # %% ../nbs/05_metrics.ipynb #9c52077e
 def cka_features(stage_output: torch.Tensor, reduce: str = "mean") -> torch.Tensor:
     "N x C x H x W feature maps -> N x D: spatial mean over H, W (`mean`, N x C) or all values (`flatten`, N x CHW)."
-    if stage_output.ndim == 2: return stage_output
-    if stage_output.ndim != 4: raise ValueError(f"expected N x D or N x C x H x W features, got shape {tuple(stage_output.shape)}")
-    if reduce == "mean": return stage_output.mean(dim=(2, 3))
-    if reduce == "flatten": return stage_output.flatten(1)
+    if stage_output.ndim == 2:
+        return stage_output
+    if stage_output.ndim != 4:
+        raise ValueError(f"expected N x D or N x C x H x W features, got shape {tuple(stage_output.shape)}")
+    if reduce == "mean":
+        return stage_output.mean(dim=(2, 3))
+    if reduce == "flatten":
+        return stage_output.flatten(1)
     raise ValueError(f"reduce = {reduce!r} is not valid; use 'mean' or 'flatten'")
 
+# %% ../nbs/05_metrics.ipynb #a2ace40e
 def _check_features(x: torch.Tensor, y: torch.Tensor):
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y) or len(x) < 2:
-        raise ValueError(f"CKA needs two N x D feature matrices with the same N >= 2, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"CKA needs two N x D feature matrices with the same N >= 2, got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
 
+# %% ../nbs/05_metrics.ipynb #ddb90d91
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     "Linear CKA between N x D1 features `x` and N x D2 features `y`."
     _check_features(x, y)
@@ -81,6 +98,7 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     cross = (y.T @ x).square().sum()
     return (cross / ((x.T @ x).norm() * (y.T @ y).norm())).item()
 
+# %% ../nbs/05_metrics.ipynb #9df19d3a
 def _centred_rbf_gram(x: torch.Tensor, bandwidth: float) -> torch.Tensor:
     sq_dist = torch.cdist(x, x).square()
     off_diagonal = sq_dist[~torch.eye(len(x), dtype=torch.bool, device=x.device)]
@@ -88,86 +106,132 @@ def _centred_rbf_gram(x: torch.Tensor, bandwidth: float) -> torch.Tensor:
     gram = torch.exp(-sq_dist / (2 * sigma.square().clamp_min(1e-300)))
     return gram - gram.mean(0, keepdim=True) - gram.mean(1, keepdim=True) + gram.mean()
 
+# %% ../nbs/05_metrics.ipynb #796c8f0d
 def rbf_cka(x: torch.Tensor, y: torch.Tensor, bandwidth: float = 1.0) -> float:
     "RBF-kernel CKA with sigma = `bandwidth` x the median pairwise distance of each representation."
     _check_features(x, y)
-    if bandwidth <= 0: raise ValueError(f"bandwidth must be positive, got {bandwidth}")
-    k, l = _centred_rbf_gram(x.double(), bandwidth), _centred_rbf_gram(y.double(), bandwidth)
-    return ((k * l).sum() / (k.norm() * l.norm())).item()
+    if bandwidth <= 0:
+        raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+    gram_x, gram_y = _centred_rbf_gram(x.double(), bandwidth), _centred_rbf_gram(y.double(), bandwidth)
+    return ((gram_x * gram_y).sum() / (gram_x.norm() * gram_y.norm())).item()
 
 # %% ../nbs/05_metrics.ipynb #e8063ffe
 from .augment import normalize, to_unit_float
 from .data import ImageDataset, TextDataset
 from .settings import resolve_device
 
+
 def model_inputs(inputs: torch.Tensor, dataset: ImageDataset | TextDataset) -> torch.Tensor:
     "What a model sees for `inputs` drawn from `dataset`: normalised float images, or token ids unchanged."
-    if isinstance(dataset, TextDataset): return inputs
+    if isinstance(dataset, TextDataset):
+        return inputs
     return normalize(to_unit_float(inputs), dataset.mean, dataset.std)
 
+# %% ../nbs/05_metrics.ipynb #9f3c38e6
 def model_device(model: torch.nn.Module, device=None) -> torch.device:
     "`device` resolved, or else the device `model`'s parameters are on (CPU for a model without parameters)."
-    if device is not None: return resolve_device(device)
+    if device is not None:
+        return resolve_device(device)
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
 
+# %% ../nbs/05_metrics.ipynb #23c68b01
 def _batched(model, dataset, batch_size, device, forward):
     "Apply `forward(model, inputs)` to `dataset` in eval mode, batch by batch, restoring the model's mode afterwards."
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            return [forward(model, model_inputs(dataset.inputs[i:i + batch_size].to(device), dataset))
-                    for i in range(0, len(dataset), batch_size)]
+            return [
+                forward(model, model_inputs(dataset.inputs[i : i + batch_size].to(device), dataset))
+                for i in range(0, len(dataset), batch_size)
+            ]
     finally:
         model.train(was_training)
 
-def predict_logits(model: torch.nn.Module, dataset: ImageDataset | TextDataset, batch_size: int = 1024,
-                   device=None) -> torch.Tensor:
+# %% ../nbs/05_metrics.ipynb #f12969d4
+def predict_logits(
+    model: torch.nn.Module, dataset: ImageDataset | TextDataset, batch_size: int = 1024, device=None
+) -> torch.Tensor:
     "Logits N x C of `model` (in eval mode) on every example of `dataset`, as float32 on the CPU."
     dev = model_device(model, device)
     chunks = _batched(model, dataset, batch_size, dev, lambda m, x: m(x).float().cpu())
     return torch.cat(chunks)
 
-def predict_stage_features(model: torch.nn.Module, dataset: ImageDataset, batch_size: int = 256, device=None,
-                           reduce: str = "mean") -> list[torch.Tensor]:
+# %% ../nbs/05_metrics.ipynb #7440c922
+def predict_stage_features(
+    model: torch.nn.Module, dataset: ImageDataset, batch_size: int = 256, device=None, reduce: str = "mean"
+) -> list[torch.Tensor]:
     "The stage pre-activations of a ResNet on `dataset`, each reduced to N x D by `cka_features`."
     if not hasattr(model, "stage_features"):
         raise ValueError(f"{type(model).__name__} has no stage_features; CKA is defined here for PreResNet models")
     dev = model_device(model, device)
-    chunks = _batched(model, dataset, batch_size, dev,
-                      lambda m, x: [cka_features(f, reduce).float().cpu() for f in m.stage_features(x)])
+    chunks = _batched(
+        model,
+        dataset,
+        batch_size,
+        dev,
+        lambda m, x: [cka_features(f, reduce).float().cpu() for f in m.stage_features(x)],
+    )
     return [torch.cat(stage) for stage in zip(*chunks)]
 
 # %% ../nbs/05_metrics.ipynb #ef58cfd6
-def stage_cka(student: torch.nn.Module, teacher: torch.nn.Module, data: ImageDataset, examples: int = 5000,
-              device=None) -> dict[str, float]:
-    "Linear and RBF (median bandwidth) CKA of two ResNets' stage pre-activations on the first `examples` of `data`: `linear_cka_<k>`, `rbf_cka_<k>`."
+def stage_cka(
+    student: torch.nn.Module, teacher: torch.nn.Module, data: ImageDataset, examples: int = 5000, device=None
+) -> dict[str, float]:
+    """Linear and RBF (median bandwidth) CKA of two ResNets' stage pre-activations on the first `examples` of `data`:
+    `linear_cka_<k>`, `rbf_cka_<k>`."""
     probe = data.subset(range(min(examples, len(data))))
-    stage_pairs = zip(predict_stage_features(student, probe, device=device), predict_stage_features(teacher, probe, device=device))
-    return {f"{kind}_cka_{k}": cka(s, t) for k, (s, t) in enumerate(stage_pairs, start=1)
-            for kind, cka in (("linear", linear_cka), ("rbf", rbf_cka))}
+    stage_pairs = zip(
+        predict_stage_features(student, probe, device=device), predict_stage_features(teacher, probe, device=device)
+    )
+    return {
+        f"{kind}_cka_{k}": cka(s, t)
+        for k, (s, t) in enumerate(stage_pairs, start=1)
+        for kind, cka in (("linear", linear_cka), ("rbf", rbf_cka))
+    }
 
 # %% ../nbs/05_metrics.ipynb #e52aefad
-def evaluate_logits(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
-                    n_bins: int = 10) -> dict[str, float]:
+def evaluate_logits(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, n_bins: int = 10
+) -> dict[str, float]:
     "Every generalisation and fidelity metric for one student–teacher pair, from their logits and the true labels."
     labels = labels.to(student_logits.device)
     teacher_logits = teacher_logits.to(student_logits.device)
     return dict(
-        accuracy=accuracy(student_logits, labels), nll=nll(student_logits, labels),
+        accuracy=accuracy(student_logits, labels),
+        nll=nll(student_logits, labels),
         ece=ece(student_logits, labels, n_bins),
-        agreement=agreement(student_logits, teacher_logits), kl=predictive_kl(student_logits, teacher_logits),
-        teacher_accuracy=accuracy(teacher_logits, labels), teacher_nll=nll(teacher_logits, labels),
-        teacher_ece=ece(teacher_logits, labels, n_bins))
+        agreement=agreement(student_logits, teacher_logits),
+        kl=predictive_kl(student_logits, teacher_logits),
+        teacher_accuracy=accuracy(teacher_logits, labels),
+        teacher_nll=nll(teacher_logits, labels),
+        teacher_ece=ece(teacher_logits, labels, n_bins),
+    )
 
-def evaluate(student: torch.nn.Module, teacher: torch.nn.Module, data: ImageDataset | TextDataset, *,
-             teacher_logits: torch.Tensor | None = None, batch_size: int = 1024, device=None, n_bins: int = 10,
-             cka_examples: int = 0) -> dict[str, float]:
-    "Score `student` against `teacher` on `data`: accuracy, NLL, ECE, agreement, KL (and the teacher's own accuracy, NLL, ECE)."
-    if teacher_logits is None: teacher_logits = predict_logits(teacher, data, batch_size, device)
+# %% ../nbs/05_metrics.ipynb #de442ad3
+def evaluate(
+    student: torch.nn.Module,
+    teacher: torch.nn.Module,
+    data: ImageDataset | TextDataset,
+    *,
+    teacher_logits: torch.Tensor | None = None,
+    batch_size: int = 1024,
+    device=None,
+    n_bins: int = 10,
+    cka_examples: int = 0,
+) -> dict[str, float]:
+    """Score `student` against `teacher` on `data`: accuracy, NLL, ECE, agreement, KL (and the teacher's own accuracy,
+    NLL, ECE)."""
+    if teacher_logits is None:
+        teacher_logits = predict_logits(teacher, data, batch_size, device)
     elif teacher_logits.shape != (len(data), teacher_logits.shape[-1]):
-        raise ValueError(f"teacher_logits has shape {tuple(teacher_logits.shape)}, expected {len(data)} x C for this dataset")
-    results = evaluate_logits(predict_logits(student, data, batch_size, device), teacher_logits, data.labels.cpu(), n_bins)
-    if cka_examples > 0: results.update(stage_cka(student, teacher, data, cka_examples, device))
+        raise ValueError(
+            f"teacher_logits has shape {tuple(teacher_logits.shape)}, expected {len(data)} x C for this dataset"
+        )
+    results = evaluate_logits(
+        predict_logits(student, data, batch_size, device), teacher_logits, data.labels.cpu(), n_bins
+    )
+    if cka_examples > 0:
+        results.update(stage_cka(student, teacher, data, cka_examples, device))
     return results

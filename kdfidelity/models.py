@@ -25,43 +25,56 @@ __all__ = ['NORMS', 'VGG_CONFIGS', 'MODELS', 'ModelError', 'count_parameters', '
 class ModelError(ValueError):
     "A model name, option or input that cannot be used; the message names the bad value and what is valid."
 
+# %% ../nbs/03_models.ipynb #1d8ac57c
 def _check_positive_int(**values):
     for name, v in values.items():
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ModelError(f"{name} = {v!r} must be a positive integer")
 
+# %% ../nbs/03_models.ipynb #a323cfff
 def _check_image_size(model: nn.Module, x: torch.Tensor, size: int):
     if x.ndim != 4 or x.shape[-2:] != (size, size):
         raise ModelError(f"{type(model).__name__} expects images B x C x {size} x {size}, got shape {tuple(x.shape)}")
 
+# %% ../nbs/03_models.ipynb #80bff438
 def count_parameters(model: nn.Module) -> int:
     "Number of scalar parameters in `model` (trainable or not; buffers such as BatchNorm running statistics excluded)."
     return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/03_models.ipynb #07dfc211
 def ensemble_logits(member_logits: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
-    "Combine members' logits stacked on dim 0 (`m x B x C`) into the ensemble's `B x C` logits $\\log\\frac1m\\sum_i\\sigma(z_i)$."
+    """Combine members' logits stacked on dim 0 (`m x B x C`) into the ensemble's `B x C` logits
+    $\\log\\frac1m\\sum_i\\sigma(z_i)$."""
     if isinstance(member_logits, (list, tuple)):
-        if not member_logits: raise ModelError("ensemble_logits got no members; pass at least one logits tensor")
+        if not member_logits:
+            raise ModelError("ensemble_logits got no members; pass at least one logits tensor")
         member_logits = torch.stack(list(member_logits))
     if member_logits.ndim < 2 or member_logits.shape[0] == 0:
-        raise ModelError(f"ensemble_logits needs members stacked on dim 0 (m x B x C with m >= 1), got shape {tuple(member_logits.shape)}")
-    if member_logits.dtype in (torch.float16, torch.bfloat16): member_logits = member_logits.float()
+        raise ModelError(
+            f"ensemble_logits needs members stacked on dim 0 (m x B x C with m >= 1), got shape "
+            f"{tuple(member_logits.shape)}"
+        )
+    if member_logits.dtype in (torch.float16, torch.bfloat16):
+        member_logits = member_logits.float()
     log_probs = F.log_softmax(member_logits, dim=-1)
     return torch.logsumexp(log_probs, dim=0) - math.log(member_logits.shape[0])
 
 # %% ../nbs/03_models.ipynb #666520e9
 class Ensemble(nn.Module):
     "An ensemble teacher of `m` networks that predicts with the average of their predictive distributions (Section 3)."
+
     def __init__(self, members: Sequence[nn.Module]):
         super().__init__()
         members = list(members)
-        if not members: raise ModelError("an Ensemble needs at least one member network")
+        if not members:
+            raise ModelError("an Ensemble needs at least one member network")
         bad = [type(m).__name__ for m in members if not isinstance(m, nn.Module)]
-        if bad: raise ModelError(f"Ensemble members must be nn.Module instances, got {', '.join(bad)}")
+        if bad:
+            raise ModelError(f"Ensemble members must be nn.Module instances, got {', '.join(bad)}")
         self.members = nn.ModuleList(members)
 
-    def __len__(self) -> int: return len(self.members)
+    def __len__(self) -> int:
+        return len(self.members)
 
     def member_logits(self, x: torch.Tensor) -> torch.Tensor:
         "Each member's logits for `x`, stacked: `m x B x C`."
@@ -73,29 +86,43 @@ class Ensemble(nn.Module):
 
 # %% ../nbs/03_models.ipynb #a0aed381
 def he_init_(model: nn.Module) -> nn.Module:
-    "Reference initialisation: conv weights $\\mathcal{N}(0, 2/(k^2 c_{out}))$, conv biases 0, norm scales 1 and shifts 0."
+    """Reference initialisation: conv weights $\\mathcal{N}(0, 2/(k^2 c_{out}))$, conv biases 0, norm scales 1 and
+    shifts 0."""
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            if module.bias is not None: nn.init.zeros_(module.bias)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
         elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)) and module.affine:
-            nn.init.ones_(module.weight); nn.init.zeros_(module.bias)
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
     return model
 
 # %% ../nbs/03_models.ipynb #1cf7cb24
 class LeNet5(nn.Module):
     "LeNet-5 for `image_size` x `image_size` inputs with `in_channels` channels (Section 4.1)."
+
     def __init__(self, num_classes: int = 10, in_channels: int = 1, image_size: int = 28):
         super().__init__()
         _check_positive_int(num_classes=num_classes, in_channels=in_channels)
         side = (image_size // 2 - 4) // 2 if isinstance(image_size, int) else 0
-        if side < 1: raise ModelError(f"LeNet5 image_size = {image_size!r} is too small; use an integer of at least 12 (28 for MNIST)")
+        if side < 1:
+            raise ModelError(
+                f"LeNet5 image_size = {image_size!r} is too small; use an integer of at least 12 (28 for MNIST)"
+            )
         self.image_size, self.flat_features = image_size, 16 * side * side
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten())
+            nn.Conv2d(in_channels, 6, 5, padding=2),
+            nn.ReLU(),
+            nn.AvgPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.AvgPool2d(2),
+            nn.Flatten(),
+        )
         self.classifier = nn.Sequential(
-            nn.Linear(self.flat_features, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes))
+            nn.Linear(self.flat_features, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         "Logits `B x num_classes` for images `B x in_channels x image_size x image_size`."
@@ -105,20 +132,28 @@ class LeNet5(nn.Module):
 # %% ../nbs/03_models.ipynb #484bab70
 NORMS = ("batch", "layer")
 
+
 def norm_layer(norm: str, channels: int) -> nn.Module:
-    "BatchNorm2d for `norm='batch'`; LayerNorm over (C, H, W), i.e. `GroupNorm(1, C)`, for `norm='layer'` (Section 6.2)."
-    if norm == "batch": return nn.BatchNorm2d(channels)
-    if norm == "layer": return nn.GroupNorm(1, channels)
+    """BatchNorm2d for `norm='batch'`; LayerNorm over (C, H, W), i.e. `GroupNorm(1, C)`, for `norm='layer'` (Section
+    6.2)."""
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    if norm == "layer":
+        return nn.GroupNorm(1, channels)
     raise ModelError(f"norm = {norm!r} is not valid; use one of {', '.join(NORMS)}")
 
+# %% ../nbs/03_models.ipynb #383f31eb
 def _shortcut(in_planes: int, out_planes: int, stride: int) -> nn.Module:
-    if stride == 1 and in_planes == out_planes: return nn.Identity()
+    if stride == 1 and in_planes == out_planes:
+        return nn.Identity()
     return nn.Conv2d(in_planes, out_planes, 1, stride=stride, bias=False)
 
 # %% ../nbs/03_models.ipynb #b4fa9b4e
 class PreActBasicBlock(nn.Module):
     "Pre-activation basic block: (norm-ReLU-conv3x3) twice, plus the shortcut."
+
     expansion = 1
+
     def __init__(self, in_planes: int, planes: int, stride: int = 1, norm: str = "batch"):
         super().__init__()
         self.norm1, self.conv1 = norm_layer(norm, in_planes), nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
@@ -130,9 +165,13 @@ class PreActBasicBlock(nn.Module):
         out = self.conv2(F.relu(self.norm2(out)))
         return out + self.shortcut(x)
 
+# %% ../nbs/03_models.ipynb #88dd4c06
 class PreActBottleneck(nn.Module):
-    "Pre-activation bottleneck: norm-ReLU-conv1x1, norm-ReLU-conv3x3, norm-ReLU-conv1x1 (x4 channels), plus the shortcut."
+    """Pre-activation bottleneck: norm-ReLU-conv1x1, norm-ReLU-conv3x3, norm-ReLU-conv1x1 (x4 channels), plus the
+    shortcut."""
+
     expansion = 4
+
     def __init__(self, in_planes: int, planes: int, stride: int = 1, norm: str = "batch"):
         super().__init__()
         out_planes = planes * self.expansion
@@ -151,14 +190,20 @@ class PreActBottleneck(nn.Module):
 def preresnet_blocks(depth: int) -> tuple[type[nn.Module], int]:
     "The block type and the number of blocks per stage for a pre-activation ResNet of `depth` layers (reference rule)."
     if isinstance(depth, int) and not isinstance(depth, bool):
-        if depth < 44 and depth >= 8 and (depth - 2) % 6 == 0: return PreActBasicBlock, (depth - 2) // 6
-        if depth >= 44 and (depth - 2) % 9 == 0: return PreActBottleneck, (depth - 2) // 9
-    raise ModelError(f"PreResNet depth = {depth!r} is not valid; use 6n+2 below 44 (8, 14, 20, 26, 32, 38) "
-                     f"or 9n+2 from 44 on (47, 56, 65, ...)")
+        if depth < 44 and depth >= 8 and (depth - 2) % 6 == 0:
+            return PreActBasicBlock, (depth - 2) // 6
+        if depth >= 44 and (depth - 2) % 9 == 0:
+            return PreActBottleneck, (depth - 2) // 9
+    raise ModelError(
+        f"PreResNet depth = {depth!r} is not valid; use 6n+2 below 44 (8, 14, 20, 26, 32, 38) "
+        f"or 9n+2 from 44 on (47, 56, 65, ...)"
+    )
 
 # %% ../nbs/03_models.ipynb #bbb0a686
 class PreResNet(nn.Module):
-    "Pre-activation ResNet for 32x32 images with BatchNorm or LayerNorm (`norm='layer'`, Section 6.2); `width` scales every stage."
+    """Pre-activation ResNet for 32x32 images with BatchNorm or LayerNorm (`norm='layer'`, Section 6.2); `width` scales
+    every stage."""
+
     def __init__(self, depth: int, num_classes: int, width: int = 1, norm: str = "batch", in_channels: int = 3):
         super().__init__()
         block, blocks_per_stage = preresnet_blocks(depth)
@@ -181,14 +226,17 @@ class PreResNet(nn.Module):
 
     def stage_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         "The outputs of the 3 stages (pre-activations, before the final norm-ReLU), for CKA (Table 1)."
-        if x.ndim != 4: raise ModelError(f"PreResNet expects images B x C x H x W, got shape {tuple(x.shape)}")
+        if x.ndim != 4:
+            raise ModelError(f"PreResNet expects images B x C x H x W, got shape {tuple(x.shape)}")
         x, features = self.stem(x), []
         for stage in self.stages:
             x = stage(x)
             features.append(x)
         return features
 
-    def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         "Logits `B x num_classes`; with `return_features`, the pair (logits, `stage_features(x)`)."
         features = self.stage_features(x)
         pooled = F.relu(self.final_norm(features[-1])).mean(dim=(2, 3))
@@ -201,24 +249,43 @@ VGG_CONFIGS = {
     19: (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"),
 }
 
+
 class VGG(nn.Module):
     "CIFAR VGG-16/19 for 32x32 images, with or without BatchNorm (Appendix C.2)."
-    def __init__(self, depth: int, num_classes: int, batch_norm: bool = True, in_channels: int = 3, dropout: float = 0.5):
+
+    def __init__(
+        self, depth: int, num_classes: int, batch_norm: bool = True, in_channels: int = 3, dropout: float = 0.5
+    ):
         super().__init__()
-        if depth not in VGG_CONFIGS: raise ModelError(f"VGG depth = {depth!r} is not valid; use one of {', '.join(map(str, VGG_CONFIGS))}")
+        if depth not in VGG_CONFIGS:
+            raise ModelError(f"VGG depth = {depth!r} is not valid; use one of {', '.join(map(str, VGG_CONFIGS))}")
         _check_positive_int(num_classes=num_classes, in_channels=in_channels)
-        if not isinstance(batch_norm, bool): raise ModelError(f"batch_norm = {batch_norm!r} must be True or False")
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1: raise ModelError(f"dropout = {dropout!r} must lie in [0, 1)")
+        if not isinstance(batch_norm, bool):
+            raise ModelError(f"batch_norm = {batch_norm!r} must be True or False")
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ModelError(f"dropout = {dropout!r} must lie in [0, 1)")
         layers, channels = [], in_channels
         for v in VGG_CONFIGS[depth]:
-            if v == "M": layers.append(nn.MaxPool2d(2)); continue
-            layers += [nn.Conv2d(channels, v, 3, padding=1)] + ([nn.BatchNorm2d(v)] if batch_norm else []) + [nn.ReLU(inplace=True)]
+            if v == "M":
+                layers.append(nn.MaxPool2d(2))
+                continue
+            layers += (
+                [nn.Conv2d(channels, v, 3, padding=1)]
+                + ([nn.BatchNorm2d(v)] if batch_norm else [])
+                + [nn.ReLU(inplace=True)]
+            )
             channels = v
         self.depth, self.batch_norm = depth, batch_norm
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(512, 512), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.Linear(512, 512), nn.ReLU(inplace=True), nn.Linear(512, num_classes))
+            nn.Dropout(dropout),
+            nn.Linear(512, 512),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(512, 512),
+            nn.ReLU(inplace=True),
+            nn.Linear(512, num_classes),
+        )
         he_init_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -232,12 +299,17 @@ def sequence_lengths(tokens: torch.Tensor, padding_idx: int = 0) -> torch.Tensor
     positions = torch.arange(1, tokens.shape[1] + 1, device=tokens.device)
     return (positions * (tokens != padding_idx)).amax(dim=1).clamp_min(1)
 
+# %% ../nbs/03_models.ipynb #e51c287f
 class LSTMClassifier(nn.Module):
     "Embedding, bidirectional 1-layer LSTM, last forward + last backward state, linear head (Appendix C.4)."
-    def __init__(self, vocab_size: int, num_classes: int = 2, embed_dim: int = 128, hidden_dim: int = 100, padding_idx: int = 0):
+
+    def __init__(
+        self, vocab_size: int, num_classes: int = 2, embed_dim: int = 128, hidden_dim: int = 100, padding_idx: int = 0
+    ):
         super().__init__()
         _check_positive_int(vocab_size=vocab_size, num_classes=num_classes, embed_dim=embed_dim, hidden_dim=hidden_dim)
-        if not 0 <= padding_idx < vocab_size: raise ModelError(f"padding_idx = {padding_idx!r} must lie in [0, vocab_size = {vocab_size})")
+        if not 0 <= padding_idx < vocab_size:
+            raise ModelError(f"padding_idx = {padding_idx!r} must lie in [0, vocab_size = {vocab_size})")
         self.vocab_size, self.padding_idx = vocab_size, padding_idx
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers=1, batch_first=True, bidirectional=True)
@@ -246,8 +318,12 @@ class LSTMClassifier(nn.Module):
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         "Logits `B x num_classes` for right-padded token ids `B x T`."
         if tokens.ndim != 2 or tokens.shape[1] == 0 or tokens.is_floating_point():
-            raise ModelError(f"LSTMClassifier expects integer token ids B x T with T >= 1, got {tokens.dtype} of shape {tuple(tokens.shape)}")
-        if lengths is None: lengths = sequence_lengths(tokens, self.padding_idx)
+            raise ModelError(
+                f"LSTMClassifier expects integer token ids B x T with T >= 1, got {tokens.dtype} of shape "
+                f"{tuple(tokens.shape)}"
+            )
+        if lengths is None:
+            lengths = sequence_lengths(tokens, self.padding_idx)
         packed = pack_padded_sequence(self.embedding(tokens), lengths.cpu(), batch_first=True, enforce_sorted=False)
         _, (last_hidden, _) = self.lstm(packed)  # last_hidden: (2 directions) x B x hidden, in the batch's order
         return self.head(torch.cat([last_hidden[-2], last_hidden[-1]], dim=1))
@@ -262,17 +338,30 @@ _OPTIONS = {
     "lstm": ("vocab_size", "embed_dim", "hidden_dim", "padding_idx"),
 }
 
+
 def build_model(name: str, num_classes: int, **options) -> nn.Module:
-    "The network called `name` (`lenet5`, `preresnet<depth>`, `vgg16`, `vgg19`, `lstm`) with `num_classes` outputs and `options`."
+    """The network called `name` (`lenet5`, `preresnet<depth>`, `vgg16`, `vgg19`, `lstm`) with `num_classes` outputs
+    and `options`."""
     key = name.strip().lower() if isinstance(name, str) else ""
     depth_match = re.fullmatch(r"(preresnet|vgg)(\d+)", key)
     family = depth_match[1] if depth_match else key if key in ("lenet5", "lstm") else None
     if family is None:
-        raise ModelError(f"unknown model {name!r}; valid names are lenet5, preresnet<depth> (e.g. preresnet20, preresnet56), vgg16, vgg19, lstm")
+        raise ModelError(
+            f"unknown model {name!r}; valid names are lenet5, preresnet<depth> (e.g. preresnet20, preresnet56), vgg16, "
+            f"vgg19, lstm"
+        )
     unknown = sorted(set(options) - set(_OPTIONS[family]))
-    if unknown: raise ModelError(f"unknown option(s) {', '.join(unknown)} for model {name!r}; valid options are {', '.join(_OPTIONS[family])}")
-    if family == "lenet5": return LeNet5(num_classes, **options)
-    if family == "preresnet": return PreResNet(int(depth_match[2]), num_classes, **options)
-    if family == "vgg": return VGG(int(depth_match[2]), num_classes, **options)
-    if "vocab_size" not in options: raise ModelError("model 'lstm' needs the option vocab_size (the number of token ids, padding included)")
+    if unknown:
+        raise ModelError(
+            f"unknown option(s) {', '.join(unknown)} for model {name!r}; valid options are "
+            f"{', '.join(_OPTIONS[family])}"
+        )
+    if family == "lenet5":
+        return LeNet5(num_classes, **options)
+    if family == "preresnet":
+        return PreResNet(int(depth_match[2]), num_classes, **options)
+    if family == "vgg":
+        return VGG(int(depth_match[2]), num_classes, **options)
+    if "vocab_size" not in options:
+        raise ModelError("model 'lstm' needs the option vocab_size (the number of token ids, padding included)")
     return LSTMClassifier(num_classes=num_classes, **options)

@@ -25,8 +25,19 @@ SETTINGS_FILE = "settings.ini"
 SECTION = "kdfidelity"
 ENV_PREFIX = "KDFIDELITY_"
 
-DEFAULTS = dict(data_dir="data", results_dir="results", device="auto", scale="cpu",
-                threads="0", workers="0", allow_download="false", channels_last="true", compile="false", teacher_cache="true")
+DEFAULTS = dict(
+    data_dir="data",
+    results_dir="results",
+    device="auto",
+    scale="cpu",
+    threads="0",
+    workers="0",
+    allow_download="false",
+    channels_last="true",
+    compile="false",
+    teacher_cache="true",
+)
+
 
 class SettingsError(ValueError):
     "A settings value that cannot be used; the message names the key, the value and what is valid."
@@ -35,12 +46,13 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     "One machine's settings, validated and with absolute paths."
+
     data_dir: Path
     results_dir: Path
     device: str = "auto"
     scale: str = "cpu"
     threads: int = 0
-    workers: int = 0             # processes `kdfidelity run` trains with; 0: one per CPU core on a CPU, one on a GPU
+    workers: int = 0  # processes `kdfidelity run` trains with; 0: one per CPU core on a CPU, one on a GPU
     allow_download: bool = False
     channels_last: bool = True
     compile: bool = False
@@ -59,98 +71,147 @@ class Settings:
 # %% ../nbs/00_settings.ipynb #9c7a3b56
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
+
 def _parse_bool(key, raw, origin):
     v = str(raw).strip().lower()
-    if v in _TRUE: return True
-    if v in _FALSE: return False
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
     raise SettingsError(f"{origin}: {key} = {raw!r} is not a boolean; use true or false")
 
+# %% ../nbs/00_settings.ipynb #2cfa079d
 def _parse_count(key, raw, origin, zero_means):
-    try: n = int(str(raw).strip())
-    except ValueError: n = -1
-    if n < 0: raise SettingsError(f"{origin}: {key} = {raw!r} must be a non-negative integer (0 {zero_means})")
+    try:
+        n = int(str(raw).strip())
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise SettingsError(f"{origin}: {key} = {raw!r} must be a non-negative integer (0 {zero_means})")
     return n
 
+# %% ../nbs/00_settings.ipynb #8240620c
 def _check_scale(scale, origin="settings"):
-    if scale not in SCALES: raise SettingsError(f"{origin}: scale = {scale!r} is not one of {', '.join(SCALES)}")
+    if scale not in SCALES:
+        raise SettingsError(f"{origin}: scale = {scale!r} is not one of {', '.join(SCALES)}")
     return scale
 
+# %% ../nbs/00_settings.ipynb #36f15001
 def _check_device_name(name, origin="settings"):
     base, _, index = name.partition(":")
-    if base == "auto" and not index or base in ("cpu", "mps") and not index: return name
-    if base == "cuda" and (not index or index.isdigit()): return name
+    if base == "auto" and not index or base in ("cpu", "mps") and not index:
+        return name
+    if base == "cuda" and (not index or index.isdigit()):
+        return name
     raise SettingsError(f"{origin}: device = {name!r} is not valid; use auto, cpu, cuda, cuda:N or mps")
 
+# %% ../nbs/00_settings.ipynb #2b492905
 def _validated(s: Settings) -> Settings:
     origin = str(s.source) if s.source else "settings"
-    _check_scale(s.scale, origin); _check_device_name(s.device, origin)
+    _check_scale(s.scale, origin)
+    _check_device_name(s.device, origin)
     for key in ("threads", "workers"):
-        if getattr(s, key) < 0: raise SettingsError(f"{origin}: {key} = {getattr(s, key)} must be >= 0")
+        if getattr(s, key) < 0:
+            raise SettingsError(f"{origin}: {key} = {getattr(s, key)} must be >= 0")
     return s
 
 # %% ../nbs/00_settings.ipynb #08a5a5c8
+def _has_section(p: Path) -> bool:
+    cp = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+    try:
+        cp.read(p)
+    except configparser.Error:
+        return False
+    return cp.has_section(SECTION)
+
+# %% ../nbs/00_settings.ipynb #92763efb
 def find_settings_file(start: Path | str | None = None, env: Mapping[str, str] = os.environ) -> Path | None:
-    "The settings file to read: `$KDFIDELITY_SETTINGS`, else the nearest `settings.ini` with a `[kdfidelity]` section at or above `start`."
+    """The settings file to read: `$KDFIDELITY_SETTINGS`, else the nearest `settings.ini` with a `[kdfidelity]` section
+    at or above `start`."""
     if env.get(ENV_PREFIX + "SETTINGS"):
         p = Path(env[ENV_PREFIX + "SETTINGS"]).expanduser()
-        if not p.is_file(): raise SettingsError(f"{ENV_PREFIX}SETTINGS points at {p}, which is not a file")
+        if not p.is_file():
+            raise SettingsError(f"{ENV_PREFIX}SETTINGS points at {p}, which is not a file")
         return p.resolve()
     here = Path(start or Path.cwd()).resolve()
     for d in (here, *here.parents):
         p = d / SETTINGS_FILE
-        if p.is_file() and _has_section(p): return p
+        if p.is_file() and _has_section(p):
+            return p
     return None
-
-def _has_section(p: Path) -> bool:
-    cp = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
-    try: cp.read(p)
-    except configparser.Error: return False
-    return cp.has_section(SECTION)
 
 # %% ../nbs/00_settings.ipynb #2281eb2f
 def load_settings(path: Path | str | None = None, env: Mapping[str, str] = os.environ, **overrides) -> Settings:
-    "Read settings from `path` (or the file `find_settings_file` finds), apply `KDFIDELITY_*` variables and `overrides`, validate."
+    """Read settings from `path` (or the file `find_settings_file` finds), apply `KDFIDELITY_*` variables and
+    `overrides`, validate."""
     source = Path(path).resolve() if path else find_settings_file(env=env)
     raw, origin = dict(DEFAULTS), "defaults"
     if source is not None:
         cp = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
-        try: cp.read(source)
-        except configparser.Error as e: raise SettingsError(f"{source}: cannot be parsed ({e.__class__.__name__})") from None
-        if not cp.has_section(SECTION): raise SettingsError(f"{source}: has no [{SECTION}] section")
+        try:
+            cp.read(source)
+        except configparser.Error as e:
+            raise SettingsError(f"{source}: cannot be parsed ({e.__class__.__name__})") from None
+        if not cp.has_section(SECTION):
+            raise SettingsError(f"{source}: has no [{SECTION}] section")
         unknown = set(cp[SECTION]) - set(DEFAULTS)
-        if unknown: raise SettingsError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}; valid keys are {', '.join(DEFAULTS)}")
-        raw.update(cp[SECTION]); origin = str(source)
+        if unknown:
+            raise SettingsError(
+                f"{source}: unknown key(s) {', '.join(sorted(unknown))}; valid keys are {', '.join(DEFAULTS)}"
+            )
+        raw.update(cp[SECTION])
+        origin = str(source)
     for key in DEFAULTS:
-        if ENV_PREFIX + key.upper() in env: raw[key] = env[ENV_PREFIX + key.upper()]
+        if ENV_PREFIX + key.upper() in env:
+            raw[key] = env[ENV_PREFIX + key.upper()]
     raw.update({k: str(v) for k, v in overrides.items() if v is not None})
     base = source.parent if source else Path.cwd()
-    def _path(key): return (base / Path(raw[key]).expanduser()).resolve()
-    return _validated(Settings(
-        data_dir=_path("data_dir"), results_dir=_path("results_dir"),
-        device=raw["device"].strip(), scale=raw["scale"].strip(),
-        threads=_parse_count("threads", raw["threads"], origin, "keeps torch's default"),
-        workers=_parse_count("workers", raw["workers"], origin, "chooses by device"),
-        **{key: _parse_bool(key, raw[key], origin) for key in ("allow_download", "channels_last", "compile", "teacher_cache")},
-        source=source))
+
+    def _path(key):
+        return (base / Path(raw[key]).expanduser()).resolve()
+
+    return _validated(
+        Settings(
+            data_dir=_path("data_dir"),
+            results_dir=_path("results_dir"),
+            device=raw["device"].strip(),
+            scale=raw["scale"].strip(),
+            threads=_parse_count("threads", raw["threads"], origin, "keeps torch's default"),
+            workers=_parse_count("workers", raw["workers"], origin, "chooses by device"),
+            **{
+                key: _parse_bool(key, raw[key], origin)
+                for key in ("allow_download", "channels_last", "compile", "teacher_cache")
+            },
+            source=source,
+        )
+    )
 
 # %% ../nbs/00_settings.ipynb #7751faee
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
     "Turn a device name (`auto`, `cpu`, `cuda`, `cuda:N`, `mps`) into an available `torch.device`."
-    if isinstance(name, torch.device): name = str(name)
+    if isinstance(name, torch.device):
+        name = str(name)
     _check_device_name(name)
     if name == "auto":
-        if torch.cuda.is_available(): return torch.device("cuda")
-        if torch.backends.mps.is_available(): return torch.device("mps")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
         return torch.device("cpu")
     dev = torch.device(name)
     if dev.type == "cuda":
-        if not torch.cuda.is_available(): raise SettingsError(f"device = {name!r} but CUDA is not available on this machine; use device = auto or cpu")
+        if not torch.cuda.is_available():
+            raise SettingsError(
+                f"device = {name!r} but CUDA is not available on this machine; use device = auto or cpu"
+            )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise SettingsError(f"device = {name!r} but this machine has {torch.cuda.device_count()} CUDA device(s)")
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise SettingsError(f"device = {name!r} but MPS is not available on this machine; use device = auto or cpu")
     return dev
 
+# %% ../nbs/00_settings.ipynb #092b4fc1
 def apply_threads(settings: Settings) -> None:
     "Set torch's intra-op CPU threads when `settings.threads` is non-zero."
-    if settings.threads: torch.set_num_threads(settings.threads)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)

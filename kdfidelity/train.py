@@ -24,9 +24,11 @@ from typing import Callable, Mapping
 
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 from tqdm.std import tqdm
 
-from .augment import POLICIES, AugmentError, Mixup, Policy, build_policy, normalize, policy_options, to_unit_float
+from .augment import POLICIES, AugmentError, Mixup, Policy, build_policy, normalize
+from .augment import policy_options, to_unit_float
 from .files import atomic_write, remove_stale_temporaries
 from .data import Batch, BatchIterator, ImageDataset, TextDataset, one_line, derive_seed
 from .losses import distillation_loss, nll_loss
@@ -45,133 +47,198 @@ OPTIMIZERS = ("sgd", "adam")
 PRECISIONS = ("fp32", "bf16")
 NORMALIZATIONS = ("unitcube", "mean_std")
 
+# %% ../nbs/06_train.ipynb #0e5996d5
 class TrainConfigError(ValueError):
     "A training setting that cannot be used; the message names the field, the value and what is valid."
 
-def _is_int(v) -> bool: return isinstance(v, int) and not isinstance(v, bool)
-def _is_real(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+# %% ../nbs/06_train.ipynb #aad8da01
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
+# %% ../nbs/06_train.ipynb #45c70de7
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+# %% ../nbs/06_train.ipynb #22722620
 def _json_value(name: str, value):
     "`value` as plain JSON (tuples become lists), or a `TrainConfigError` naming `name`."
-    try: return json.loads(json.dumps(value, allow_nan=False))
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as e:
-        raise TrainConfigError(f"{name} = {value!r} must hold only JSON values (str, int, float, bool, None, lists, dicts) "
-                               f"({e}); pass tensors or callables to fit(..., policy_inputs=...)") from None
+        raise TrainConfigError(
+            f"{name} = {value!r} must hold only JSON values (str, int, float, bool, None, lists, dicts) "
+            f"({e}); pass tensors or callables to fit(..., policy_inputs=...)"
+        ) from None
 
 # %% ../nbs/06_train.ipynb #ca9b7cbf
 @dataclass(frozen=True)
 class TrainConfig:
     "Every setting of one training run (teacher or student); defaults are the paper's CIFAR settings."
+
     epochs: int = 300
     batch_size: int = 128
-    optimizer: str = "sgd"        # "sgd" | "adam"
+    optimizer: str = "sgd"  # "sgd" | "adam"
     lr: float = 0.05
-    momentum: float = 0.9         # SGD only
-    nesterov: bool = True         # SGD only
+    momentum: float = 0.9  # SGD only
+    nesterov: bool = True  # SGD only
     weight_decay: float = 1e-4
-    lr_min: float = 1e-6          # cosine annealing from lr to lr_min over all steps, stepped every optimiser step
-    betas: tuple = (0.9, 0.999)   # Adam only (a list in JSON)
-    tau: float = 4.0              # distillation only
-    alpha: float = 0.0            # weight of the true-label NLL in distillation (0 in all main-text experiments)
+    lr_min: float = 1e-6  # cosine annealing from lr to lr_min over all steps, stepped every optimiser step
+    betas: tuple = (0.9, 0.999)  # Adam only (a list in JSON)
+    tau: float = 4.0  # distillation only
+    alpha: float = 0.0  # weight of the true-label NLL in distillation (0 in all main-text experiments)
     augmentation: str = "baseline"
     augmentation_options: dict = field(default_factory=dict)  # options of build_policy (JSON values only)
     normalization: str = "unitcube"  # "unitcube": pixels to [-1, 1] (the reference's) | "mean_std": the train split's
-    precision: str = "fp32"       # "fp32" | "bf16"
-    eval_every: int = 10          # evaluate on the test set every k epochs, and always after the last epoch
-    seed: int = 0                 # batch order, augmentation draws, dropout
+    precision: str = "fp32"  # "fp32" | "bf16"
+    eval_every: int = 10  # evaluate on the test set every k epochs, and always after the last epoch
+    seed: int = 0  # batch order, augmentation draws, dropout
 
     def __post_init__(self):
-        def fail(name, valid): raise TrainConfigError(f"TrainConfig {name} = {getattr(self, name)!r} {valid}")
+        def fail(name, valid):
+            raise TrainConfigError(f"TrainConfig {name} = {getattr(self, name)!r} {valid}")
+
         for name in ("epochs", "batch_size", "eval_every"):
-            if not _is_int(getattr(self, name)) or getattr(self, name) < 1: fail(name, "must be a positive integer")
-        if not _is_int(self.seed): fail("seed", "must be an integer")
+            if not _is_int(getattr(self, name)) or getattr(self, name) < 1:
+                fail(name, "must be a positive integer")
+        if not _is_int(self.seed):
+            fail("seed", "must be an integer")
         for name in ("lr", "momentum", "weight_decay", "lr_min", "tau", "alpha"):
-            if not _is_real(getattr(self, name)): fail(name, "must be a finite number")
+            if not _is_real(getattr(self, name)):
+                fail(name, "must be a finite number")
             object.__setattr__(self, name, float(getattr(self, name)))
-        if self.optimizer not in OPTIMIZERS: fail("optimizer", f"is not valid; use one of {', '.join(OPTIMIZERS)}")
-        if self.precision not in PRECISIONS: fail("precision", f"is not valid; use one of {', '.join(PRECISIONS)}")
+        if self.optimizer not in OPTIMIZERS:
+            fail("optimizer", f"is not valid; use one of {', '.join(OPTIMIZERS)}")
+        if self.precision not in PRECISIONS:
+            fail("precision", f"is not valid; use one of {', '.join(PRECISIONS)}")
         if self.normalization not in NORMALIZATIONS:
             fail("normalization", f"is not valid; use one of {', '.join(NORMALIZATIONS)}")
-        if self.augmentation not in POLICIES: fail("augmentation", f"is not a policy; use one of {', '.join(POLICIES)}")
-        if self.lr <= 0: fail("lr", "must be > 0")
-        if not 0 <= self.lr_min <= self.lr: fail("lr_min", f"must lie in [0, lr = {self.lr}]")
-        if self.weight_decay < 0: fail("weight_decay", "must be >= 0")
-        if not 0 <= self.momentum < 1: fail("momentum", "must lie in [0, 1)")
-        if not isinstance(self.nesterov, bool): fail("nesterov", "must be True or False")
-        if self.optimizer == "sgd" and self.nesterov and self.momentum == 0: fail("nesterov", "needs momentum > 0; set nesterov = False")
+        if self.augmentation not in POLICIES:
+            fail("augmentation", f"is not a policy; use one of {', '.join(POLICIES)}")
+        if self.lr <= 0:
+            fail("lr", "must be > 0")
+        if not 0 <= self.lr_min <= self.lr:
+            fail("lr_min", f"must lie in [0, lr = {self.lr}]")
+        if self.weight_decay < 0:
+            fail("weight_decay", "must be >= 0")
+        if not 0 <= self.momentum < 1:
+            fail("momentum", "must lie in [0, 1)")
+        if not isinstance(self.nesterov, bool):
+            fail("nesterov", "must be True or False")
+        if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
+            fail("nesterov", "needs momentum > 0; set nesterov = False")
         betas = tuple(self.betas) if isinstance(self.betas, (list, tuple)) else ()
-        if len(betas) != 2 or not all(_is_real(b) and 0 <= b < 1 for b in betas): fail("betas", "must be two numbers in [0, 1)")
+        if len(betas) != 2 or not all(_is_real(b) and 0 <= b < 1 for b in betas):
+            fail("betas", "must be two numbers in [0, 1)")
         object.__setattr__(self, "betas", tuple(float(b) for b in betas))
-        if self.tau <= 0: fail("tau", "must be > 0")
-        if not 0 <= self.alpha <= 1: fail("alpha", "must lie in [0, 1]")
-        if not isinstance(self.augmentation_options, Mapping): fail("augmentation_options", "must be a dict of policy options")
+        if self.tau <= 0:
+            fail("tau", "must be > 0")
+        if not 0 <= self.alpha <= 1:
+            fail("alpha", "must lie in [0, 1]")
+        if not isinstance(self.augmentation_options, Mapping):
+            fail("augmentation_options", "must be a dict of policy options")
         unknown = sorted(set(self.augmentation_options) - set(policy_options(self.augmentation)))
-        if unknown: fail("augmentation_options", f"has option(s) {', '.join(map(str, unknown))} that policy "
-                         f"{self.augmentation!r} does not take; its options are {', '.join(policy_options(self.augmentation)) or 'none'}")
-        object.__setattr__(self, "augmentation_options", _json_value("augmentation_options", dict(self.augmentation_options)))
+        if unknown:
+            fail(
+                "augmentation_options",
+                f"has option(s) {', '.join(map(str, unknown))} that policy "
+                f"{self.augmentation!r} does not take; its options are "
+                f"{', '.join(policy_options(self.augmentation)) or 'none'}",
+            )
+        object.__setattr__(
+            self, "augmentation_options", _json_value("augmentation_options", dict(self.augmentation_options))
+        )
 
     def to_dict(self) -> dict:
         "This configuration as a JSON-serialisable dict (`betas` as a list)."
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {**d, "betas": list(self.betas), "augmentation_options": json.loads(json.dumps(self.augmentation_options))}
+        return {
+            **d,
+            "betas": list(self.betas),
+            "augmentation_options": json.loads(json.dumps(self.augmentation_options)),
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping) -> TrainConfig:
         "The configuration `d` describes (as `to_dict` writes it); missing fields take their defaults."
-        if not isinstance(d, Mapping): raise TrainConfigError(f"a TrainConfig is read from a dict, got {type(d).__name__}")
+        if not isinstance(d, Mapping):
+            raise TrainConfigError(f"a TrainConfig is read from a dict, got {type(d).__name__}")
         valid = [f.name for f in fields(cls)]
         unknown = sorted(set(d) - set(valid))
-        if unknown: raise TrainConfigError(f"unknown TrainConfig field(s) {', '.join(map(str, unknown))}; valid fields are {', '.join(valid)}")
+        if unknown:
+            raise TrainConfigError(
+                f"unknown TrainConfig field(s) {', '.join(map(str, unknown))}; valid fields are {', '.join(valid)}"
+            )
         return cls(**d)
 
 # %% ../nbs/06_train.ipynb #256c31f4
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     "The optimiser `config` describes (SGD with momentum, or Adam) over all of `model`'s parameters."
     params = list(model.parameters())
-    if not params: raise TrainConfigError(f"{type(model).__name__} has no parameters to train")
+    if not params:
+        raise TrainConfigError(f"{type(model).__name__} has no parameters to train")
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
-                               weight_decay=config.weight_decay)
+        return torch.optim.SGD(
+            params, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=config.weight_decay
+        )
     return torch.optim.Adam(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
 
 # %% ../nbs/06_train.ipynb #e8ff8565
-def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler:
     "Cosine annealing from `config.lr` to `config.lr_min` over `config.epochs * steps_per_epoch` optimiser steps."
-    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch, eta_min=config.lr_min)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=config.epochs * steps_per_epoch, eta_min=config.lr_min
+    )
 
 # %% ../nbs/06_train.ipynb #4f458676
 def autocast_context(precision: str, device) -> torch.autocast | nullcontext:
     "A context for forward passes in `precision` (`fp32` or `bf16`) on `device`; raises if the device cannot do it."
-    if precision not in PRECISIONS: raise TrainConfigError(f"precision = {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
-    if precision == "fp32": return nullcontext()
+    if precision not in PRECISIONS:
+        raise TrainConfigError(f"precision = {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return nullcontext()
     device = torch.device(device)
-    supported = torch.amp.is_autocast_available(device.type) and (device.type != "cuda" or torch.cuda.is_bf16_supported())
+    supported = torch.amp.is_autocast_available(device.type) and (
+        device.type != "cuda" or torch.cuda.is_bf16_supported()
+    )
     if supported:
-        with warnings.catch_warnings(record=True) as caught:  # autocast warns and disables itself for unsupported dtypes
+        with warnings.catch_warnings(
+            record=True
+        ) as caught:  # autocast warns and disables itself for unsupported dtypes
             warnings.simplefilter("always")
             context = torch.autocast(device.type, dtype=torch.bfloat16)
         supported = not any("autocast" in str(w.message).lower() for w in caught)
-    if not supported: raise TrainConfigError(f"precision = 'bf16' is not supported on device {device}; use precision = 'fp32'")
+    if not supported:
+        raise TrainConfigError(f"precision = 'bf16' is not supported on device {device}; use precision = 'fp32'")
     return context
 
 # %% ../nbs/06_train.ipynb #a3a01825
 def native_bf16(device) -> bool:
-    "Whether `device` computes bf16 natively (a CUDA GPU with bf16, or a CPU with AVX512-BF16 or AMX), so bf16 autocast can pay."
+    """Whether `device` computes bf16 natively (a CUDA GPU with bf16, or a CPU with AVX512-BF16 or AMX), so bf16
+    autocast can pay."""
     device = torch.device(device)
-    if device.type == "cuda": return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if device.type != "cpu": return False
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
     probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return any(probe() for probe in probes if probe is not None)
 
 # %% ../nbs/06_train.ipynb #7babf59b
 def _check_normalization(normalization: str):
     if normalization not in NORMALIZATIONS:
-        raise TrainConfigError(f"normalization = {normalization!r} is not valid; use one of {', '.join(NORMALIZATIONS)}")
+        raise TrainConfigError(
+            f"normalization = {normalization!r} is not valid; use one of {', '.join(NORMALIZATIONS)}"
+        )
 
+# %% ../nbs/06_train.ipynb #20a430b0
 def with_normalization(data: ImageDataset | TextDataset | None, normalization: str):
-    "`data` with the per-channel mean and std its images are normalised by: 0.5 and 0.5 for `unitcube`, its own for `mean_std`."
+    """`data` with the per-channel mean and std its images are normalised by: 0.5 and 0.5 for `unitcube`, its own for
+    `mean_std`."""
     _check_normalization(normalization)
-    if not isinstance(data, ImageDataset) or normalization == "mean_std": return data
+    if not isinstance(data, ImageDataset) or normalization == "mean_std":
+        return data
     channels = data.image_shape[0]
     return dataclasses.replace(data, mean=(0.5,) * channels, std=(0.5,) * channels)
 
@@ -180,24 +247,34 @@ def training_policy(config: TrainConfig, data, policy_inputs: Mapping | None = N
     "The augmentation policy of `config` for `data` (None for text, which only allows `none`)."
     extra = dict(policy_inputs or {})
     clash = sorted(set(extra) & set(config.augmentation_options))
-    if clash: raise TrainConfigError(f"policy option(s) {', '.join(clash)} given both in config.augmentation_options and in policy_inputs")
+    if clash:
+        raise TrainConfigError(
+            f"policy option(s) {', '.join(clash)} given both in config.augmentation_options and in policy_inputs"
+        )
     if isinstance(data, TextDataset):
         if config.augmentation != "none" or extra:
-            raise TrainConfigError(f"augmentation = {config.augmentation!r} cannot be applied to text data ({data.name!r}); "
-                                   "use augmentation = 'none'")
+            raise TrainConfigError(
+                f"augmentation = {config.augmentation!r} cannot be applied to text data ({data.name!r}); "
+                "use augmentation = 'none'"
+            )
         return None
     if not isinstance(data, ImageDataset):
         raise TypeError(f"train_data must be an ImageDataset or a TextDataset, got {type(data).__name__}")
-    try: return build_policy(config.augmentation, **config.augmentation_options, **extra)
+    try:
+        return build_policy(config.augmentation, **config.augmentation_options, **extra)
     except AugmentError as e:
-        raise TrainConfigError(f"augmentation {config.augmentation!r}: {e} (options that are not JSON values, such as "
-                               "tensors and callables, go in fit(..., policy_inputs=...))") from None
+        raise TrainConfigError(
+            f"augmentation {config.augmentation!r}: {e} (options that are not JSON values, such as "
+            "tensors and callables, go in fit(..., policy_inputs=...))"
+        ) from None
 
 # %% ../nbs/06_train.ipynb #b2865979
-def _augmented_inputs(inputs: torch.Tensor, data, policy: Policy | None, generator: torch.Generator,
-                      mixed_labels: bool) -> tuple[torch.Tensor, tuple[float, torch.Tensor] | None]:
+def _augmented_inputs(
+    inputs: torch.Tensor, data, policy: Policy | None, generator: torch.Generator, mixed_labels: bool
+) -> tuple[torch.Tensor, tuple[float, torch.Tensor] | None]:
     "Model inputs for a uint8 batch, and MixUp's `(lam, perm)` when `mixed_labels` asks for it (None otherwise)."
-    if policy is None: return model_inputs(inputs, data), None
+    if policy is None:
+        return model_inputs(inputs, data), None
     x, mix = to_unit_float(inputs), None
     if mixed_labels and isinstance(policy, Mixup):
         x, lam, perm = policy.mix(x, generator)
@@ -206,29 +283,46 @@ def _augmented_inputs(inputs: torch.Tensor, data, policy: Policy | None, generat
         x = policy(x, generator)
     return normalize(x, data.mean, data.std), mix
 
+# %% ../nbs/06_train.ipynb #142bb863
 def _supervised_loss(logits: torch.Tensor, labels: torch.Tensor, mix) -> tuple[torch.Tensor, torch.Tensor]:
     "The NLL (mixed for MixUp) in float32, and the labels train accuracy counts."
     logits = logits.float()
-    if mix is None: return nll_loss(logits, labels), labels
+    if mix is None:
+        return nll_loss(logits, labels), labels
     lam, perm = mix
     loss = lam * nll_loss(logits, labels) + (1 - lam) * nll_loss(logits, labels[perm])
     return loss, labels if lam >= 0.5 else labels[perm]
 
 # %% ../nbs/06_train.ipynb #e70eb3f3
 CHECKPOINT_FORMAT = "kdfidelity.train/1"
-_CHECKPOINT_KEYS = ("format", "config", "kind", "num_examples", "epoch", "model", "optimizer", "scheduler", "rng",
-                    "batches", "history")
+_CHECKPOINT_KEYS = (
+    "format",
+    "config",
+    "kind",
+    "num_examples",
+    "epoch",
+    "model",
+    "optimizer",
+    "scheduler",
+    "rng",
+    "batches",
+    "history",
+)
 
+# %% ../nbs/06_train.ipynb #8aea187e
 class CheckpointError(RuntimeError):
-    "A checkpoint that cannot be used (unreadable, or from a different run); the message names the file and how to discard it."
+    """A checkpoint that cannot be used (unreadable, or from a different run); the message names the file and how to
+    discard it."""
 
+# %% ../nbs/06_train.ipynb #d628da44
 def _discard_hint(path) -> str:
     return f"delete {path} or call fit(..., discard_checkpoint=True) to start this run over"
 
 # %% ../nbs/06_train.ipynb #1a0043e4
 def save_checkpoint(state: dict, path: Path | str) -> None:
     "Write `state` (tensors and plain containers) to `path` atomically (`files.atomic_write`)."
-    with atomic_write(path) as f: torch.save(state, f)
+    with atomic_write(path) as f:
+        torch.save(state, f)
 
 # %% ../nbs/06_train.ipynb #b2a40eff
 def _load_failure(e: Exception) -> str:
@@ -239,30 +333,41 @@ def _load_failure(e: Exception) -> str:
     detail = " ".join(text.split("WeightsUnpickler error:")[-1].split("Check the documentation")[0].split())
     return f"it may be truncated or corrupted: {type(e).__name__}: {detail[:200]}{' ...' if len(detail) > 200 else ''}"
 
+# %% ../nbs/06_train.ipynb #8a88d9a4
 def load_checkpoint(path: Path | str) -> dict:
     "The checkpoint at `path`, read with `weights_only=True` onto the CPU; `CheckpointError` if it cannot be read."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}")
-    try: state = torch.load(path, map_location="cpu", weights_only=True)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise CheckpointError(f"checkpoint {path} cannot be read ({_load_failure(e)}); {_discard_hint(path)}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a kdfidelity training checkpoint (format {CHECKPOINT_FORMAT}); {_discard_hint(path)}")
+        raise CheckpointError(
+            f"{path} is not a kdfidelity training checkpoint (format {CHECKPOINT_FORMAT}); {_discard_hint(path)}"
+        )
     missing = [k for k in _CHECKPOINT_KEYS if k not in state]
-    if missing: raise CheckpointError(f"checkpoint {path} is incomplete (missing {', '.join(missing)}); {_discard_hint(path)}")
+    if missing:
+        raise CheckpointError(f"checkpoint {path} is incomplete (missing {', '.join(missing)}); {_discard_hint(path)}")
     return state
 
 # %% ../nbs/06_train.ipynb #1c835eb8
 _STREAMS = {"init": 1, "augmentation": 2, "global": 3, "train_eval": 4}
 
+
 def _stream_seed(seed: int, stream: str) -> int:
-    "Seed of one random stream of a run; three parts, so it never equals a `BatchIterator` epoch seed `derive_seed(seed, epoch)`."
+    """Seed of one random stream of a run; three parts, so it never equals a `BatchIterator` epoch seed
+    `derive_seed(seed, epoch)`."""
     return derive_seed(seed, 0, _STREAMS[stream])
 
+# %% ../nbs/06_train.ipynb #4916faa8
 def _cuda_index(device: torch.device) -> int | None:
-    if device.type != "cuda": return None
+    if device.type != "cuda":
+        return None
     return device.index if device.index is not None else torch.cuda.current_device()
 
+# %% ../nbs/06_train.ipynb #bd26c546
 @contextmanager
 def _seeded_global_rng(seed: int, device: torch.device):
     "Fork torch's global CPU generator (and the CUDA one of `device`) and seed them for this run."
@@ -270,45 +375,64 @@ def _seeded_global_rng(seed: int, device: torch.device):
     with torch.random.fork_rng(devices=[] if index is None else [index]):
         torch.default_generator.manual_seed(_stream_seed(seed, "global"))
         if index is not None:
-            with torch.cuda.device(index): torch.cuda.manual_seed(_stream_seed(seed, "global"))
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(_stream_seed(seed, "global"))
         yield
 
+# %% ../nbs/06_train.ipynb #563630ba
 def _rng_state(generator: torch.Generator, device: torch.device) -> dict:
     index = _cuda_index(device)
-    return {"cpu": torch.get_rng_state(), "augmentation": generator.get_state(),
-            "cuda": None if index is None else torch.cuda.get_rng_state(index)}
+    return {
+        "cpu": torch.get_rng_state(),
+        "augmentation": generator.get_state(),
+        "cuda": None if index is None else torch.cuda.get_rng_state(index),
+    }
 
+# %% ../nbs/06_train.ipynb #25eaec01
 def _set_rng_state(state: dict, generator: torch.Generator, device: torch.device):
-    torch.set_rng_state(state["cpu"]); generator.set_state(state["augmentation"])
+    torch.set_rng_state(state["cpu"])
+    generator.set_state(state["augmentation"])
     index = _cuda_index(device)
-    if index is not None and state["cuda"] is not None: torch.cuda.set_rng_state(state["cuda"], index)
+    if index is not None and state["cuda"] is not None:
+        torch.cuda.set_rng_state(state["cuda"], index)
 
 # %% ../nbs/06_train.ipynb #a8c4ac19
 def _module_device(module: nn.Module) -> torch.device | None:
     tensor = next(iter(module.parameters()), None)
-    if tensor is None: tensor = next(iter(module.buffers()), None)
+    if tensor is None:
+        tensor = next(iter(module.buffers()), None)
     return None if tensor is None else tensor.device
 
+# %% ../nbs/06_train.ipynb #009fb18b
 @contextmanager
 def _borrowed_teacher(teacher: nn.Module | None, device: torch.device):
     "`teacher` in eval mode on `device`; its modes and device are restored afterwards."
-    if teacher is None: yield None; return
-    if not isinstance(teacher, nn.Module): raise TypeError(f"teacher must be an nn.Module, got {type(teacher).__name__}")
+    if teacher is None:
+        yield None
+        return
+    if not isinstance(teacher, nn.Module):
+        raise TypeError(f"teacher must be an nn.Module, got {type(teacher).__name__}")
     modes, home = {m: m.training for m in teacher.modules()}, _module_device(teacher)
     try:
         yield teacher.to(device).eval()
     finally:
-        for m, training in modes.items(): m.training = training
-        if home is not None: teacher.to(home)
+        for m, training in modes.items():
+            m.training = training
+        if home is not None:
+            teacher.to(home)
 
 # %% ../nbs/06_train.ipynb #1ca5dd9e
 @contextmanager
 def channels_last_layout(modules, enabled: bool):
-    "The 4-D parameters and buffers of `modules` in channels-last layout inside the block; afterwards contiguous again (or channels-last where they were)."
-    if not enabled: yield; return
+    """The 4-D parameters and buffers of `modules` in channels-last layout inside the block; afterwards contiguous
+    again (or channels-last where they were)."""
+    if not enabled:
+        yield
+        return
     tensors = [t for m in modules if m is not None for t in (*m.parameters(), *m.buffers()) if t.ndim == 4]
     was_channels_last = [t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous() for t in tensors]
-    for t in tensors: t.data = t.data.contiguous(memory_format=torch.channels_last)
+    for t in tensors:
+        t.data = t.data.contiguous(memory_format=torch.channels_last)
     try:
         yield
     finally:
@@ -317,122 +441,178 @@ def channels_last_layout(modules, enabled: bool):
 
 # %% ../nbs/06_train.ipynb #044bfbc2
 class CompileError(TrainConfigError):
-    "`torch.compile` cannot run on this machine (no C++ compiler, no Triton, ...); the message says how to train without it."
+    """`torch.compile` cannot run on this machine (no C++ compiler, no Triton, ...); the message says how to train
+    without it."""
 
+# %% ../nbs/06_train.ipynb #6ae93981
 def _compile_errors() -> tuple[type[Exception], ...]:
     "What `torch.compile` raises when it cannot compile here (no C++ compiler, no Triton, ...), across torch versions."
     import torch._dynamo.exc
+
     errors = [torch._dynamo.exc.BackendCompilerFailed]
-    try: from torch._inductor.exc import InductorError
-    except ImportError: pass
-    else: errors.append(InductorError)
+    try:
+        from torch._inductor.exc import InductorError
+    except ImportError:
+        pass
+    else:
+        errors.append(InductorError)
     return tuple(errors)
 
 # %% ../nbs/06_train.ipynb #bd396357
 def _require_compile():
     "Raise `TrainConfigError` unless `torch.compile` can run in this Python."
     import torch._dynamo
-    if not torch._dynamo.is_dynamo_supported():
-        raise TrainConfigError(f"compile=True needs torch.compile, which torch {torch.__version__} does not support on Python "
-                               f"{sys.version.split()[0]}; use compile=False")
 
+    if not torch._dynamo.is_dynamo_supported():
+        raise TrainConfigError(
+            f"compile=True needs torch.compile, which torch {torch.__version__} does not support on Python "
+            f"{sys.version.split()[0]}; use compile=False"
+        )
+
+# %% ../nbs/06_train.ipynb #7bbf5c5e
 def compiled(module: nn.Module | None, enabled: bool = True) -> nn.Module | None:
-    "`module` wrapped by `torch.compile` (an `Ensemble` member by member), sharing its parameters; `module` itself when not `enabled`."
-    if module is None or not enabled: return module
+    """`module` wrapped by `torch.compile` (an `Ensemble` member by member), sharing its parameters; `module` itself
+    when not `enabled`."""
+    if module is None or not enabled:
+        return module
     _require_compile()
-    if isinstance(module, Ensemble): return Ensemble([torch.compile(m) for m in module.members])
+    if isinstance(module, Ensemble):
+        return Ensemble([torch.compile(m) for m in module.members])
     return torch.compile(module)
 
 # %% ../nbs/06_train.ipynb #11c1f48b
 @dataclass(frozen=True)
 class SpeedOptions:
-    "How a run computes, never what: each switch changes speed only, so none of them is part of a `TrainConfig` or a spec."
+    """How a run computes, never what: each switch changes speed only, so none of them is part of a `TrainConfig` or a
+    spec."""
+
     channels_last: bool = False  # networks and inputs in channels-last layout while they train
-    compile: bool = False        # the student and a live teacher through `torch.compile`
-    teacher_cache: bool = False  # the experiment runner distils from a stored teacher-logit table where one is worthwhile
+    compile: bool = False  # the student and a live teacher through `torch.compile`
+    teacher_cache: bool = (
+        False  # the experiment runner distils from a stored teacher-logit table where one is worthwhile
+    )
 
     def __post_init__(self):
         for f in fields(self):
             if not isinstance(getattr(self, f.name), bool):
                 raise TrainConfigError(f"SpeedOptions {f.name} = {getattr(self, f.name)!r} must be True or False")
 
-
 # %% ../nbs/06_train.ipynb #ba5aca72
-def train_step(model: nn.Module,                                 # the network that takes the step
-               batch: Batch,                                     # uint8 images (or token ids), labels and indices
-               data: ImageDataset | TextDataset,                 # the dataset of `batch` (its mean and std)
-               optimizer: torch.optim.Optimizer,                 # steps `model`'s parameters (`build_optimizer`)
-               scheduler: torch.optim.lr_scheduler.LRScheduler,  # stepped once after it (`build_scheduler`)
-               config: TrainConfig,                              # precision; `tau` and `alpha` for distillation
-               *,
-               teacher: nn.Module | None = None,                 # distil from its logits; None: the labels
-               policy: Policy | None = None,                     # the augmentation; None: plain normalised inputs
-               generator: torch.Generator | None = None,         # the augmentation's random draws
-               amp=None,                                         # autocast context (default: `config.precision`'s)
-               channels_last: bool = False,                      # inputs in channels-last layout (speed only)
-               teacher_cache: TeacherLogitCache | None = None,   # the teacher's logits from this table instead
-              ) -> tuple[torch.Tensor, torch.Tensor, int]:       # detached loss, top-1 matches, batch size
-    "One optimiser step on a uint8 `batch`: augment, teacher logits (live, or from `teacher_cache`), student loss, backward, optimiser and scheduler steps; (loss, matches, batch size)."
-    if teacher_cache is not None:  # `fit` has checked that it matches `data`, `policy` and `config` (TeacherLogitCache.check)
+def train_step(
+    model: nn.Module,  # the network that takes the step
+    batch: Batch,  # uint8 images (or token ids), labels and indices
+    data: ImageDataset | TextDataset,  # the dataset of `batch` (its mean and std)
+    optimizer: torch.optim.Optimizer,  # steps `model`'s parameters (`build_optimizer`)
+    scheduler: torch.optim.lr_scheduler.LRScheduler,  # stepped once after it (`build_scheduler`)
+    config: TrainConfig,  # precision; `tau` and `alpha` for distillation
+    *,
+    teacher: nn.Module | None = None,  # distil from its logits; None: the labels
+    policy: Policy | None = None,  # the augmentation; None: plain normalised inputs
+    generator: torch.Generator | None = None,  # the augmentation's random draws
+    amp=None,  # autocast context (default: `config.precision`'s)
+    channels_last: bool = False,  # inputs in channels-last layout (speed only)
+    teacher_cache: TeacherLogitCache | None = None,  # the teacher's logits from this table instead
+) -> tuple[torch.Tensor, torch.Tensor, int]:  # detached loss, top-1 matches, batch size
+    """One optimiser step on a uint8 `batch`: augment, teacher logits (live, or from `teacher_cache`), student loss,
+    backward, optimiser and scheduler steps; (loss, matches, batch size)."""
+    if (
+        teacher_cache is not None
+    ):  # `fit` has checked that it matches `data`, `policy` and `config` (TeacherLogitCache.check)
         views = policy.sample_views(len(batch.inputs), generator)  # the very draws `policy(x, generator)` makes
         x, mix = normalize(policy.apply_views(to_unit_float(batch.inputs), views), data.mean, data.std), None
         teacher_logits = teacher_cache.lookup(batch.index, views, x.device)
     else:
         x, mix = _augmented_inputs(batch.inputs, data, policy, generator, mixed_labels=teacher is None)
-    if channels_last and x.ndim == 4: x = x.contiguous(memory_format=torch.channels_last)
-    if amp is None: amp = autocast_context(config.precision, x.device)
+    if channels_last and x.ndim == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    if amp is None:
+        amp = autocast_context(config.precision, x.device)
     optimizer.zero_grad(set_to_none=True)
     with amp:
         if teacher is not None and teacher_cache is None:
-            with torch.inference_mode(): teacher_logits = teacher(x)
+            with torch.inference_mode():
+                teacher_logits = teacher(x)
         logits = model(x)
     if teacher is not None or teacher_cache is not None:
         if teacher_logits.shape != logits.shape:
-            raise TrainConfigError(f"the teacher gives {teacher_logits.shape[-1]} logits per image but the student "
-                                   f"{logits.shape[-1]}; a student needs its teacher's number of classes")
+            raise TrainConfigError(
+                f"the teacher gives {teacher_logits.shape[-1]} logits per image but the student "
+                f"{logits.shape[-1]}; a student needs its teacher's number of classes"
+            )
         labels = batch.labels if config.alpha > 0 else None
         loss = distillation_loss(logits, teacher_logits, labels, config.tau, config.alpha)
         target = teacher_logits.argmax(-1)
     else:
         loss, target = _supervised_loss(logits, batch.labels, mix)
     loss.backward()
-    optimizer.step(); scheduler.step()
+    optimizer.step()
+    scheduler.step()
     return loss.detach(), (logits.detach().argmax(-1) == target).sum(), len(target)
 
 # %% ../nbs/06_train.ipynb #7b7ae520
-def _train_epoch(model, teacher, batches, data, policy, generator, optimizer, scheduler, config, amp,
-                 channels_last=False, teacher_cache=None) -> tuple[float, float]:
+def _train_epoch(
+    model,
+    teacher,
+    batches,
+    data,
+    policy,
+    generator,
+    optimizer,
+    scheduler,
+    config,
+    amp,
+    channels_last=False,
+    teacher_cache=None,
+) -> tuple[float, float]:
     "One epoch of steps; the mean batch loss and the fraction of examples whose top-1 prediction matched the target."
     model.train()
     device = batches.device
     loss_sum, matches = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device)
     steps = seen = 0
     for batch in batches:
-        loss, matched, size = train_step(model, batch, data, optimizer, scheduler, config, teacher=teacher, policy=policy,
-                                         generator=generator, amp=amp, channels_last=channels_last, teacher_cache=teacher_cache)
-        loss_sum += loss; matches += matched
-        steps += 1; seen += size
+        loss, matched, size = train_step(
+            model,
+            batch,
+            data,
+            optimizer,
+            scheduler,
+            config,
+            teacher=teacher,
+            policy=policy,
+            generator=generator,
+            amp=amp,
+            channels_last=channels_last,
+            teacher_cache=teacher_cache,
+        )
+        loss_sum += loss
+        matches += matched
+        steps += 1
+        seen += size
     return loss_sum.item() / steps, matches.item() / seen
 
+# %% ../nbs/06_train.ipynb #b4f8bcab
 def _test_metrics(model, test_data, teacher_test_logits, device) -> dict[str, float]:
     "Accuracy, NLL and ECE on `test_data`; against a teacher, every metric of `evaluate_logits`."
     logits, labels = predict_logits(model, test_data, device=device), test_data.labels.cpu()
-    if teacher_test_logits is None: return dict(accuracy=accuracy(logits, labels), nll=nll(logits, labels), ece=ece(logits, labels))
+    if teacher_test_logits is None:
+        return dict(accuracy=accuracy(logits, labels), nll=nll(logits, labels), ece=ece(logits, labels))
     return evaluate_logits(logits, teacher_test_logits, labels)
 
 # %% ../nbs/06_train.ipynb #4a9df55d
-def train_agreement(student: nn.Module,                        # the trained student (evaluated in eval mode)
-                    teacher: nn.Module | None,                 # its teacher (eval mode); None: `teacher_cache` only
-                    data: ImageDataset | TextDataset,          # the distillation data, normalised as in training
-                    policy: Policy | None,                     # the distillation augmentation (None: plain inputs)
-                    seed: int,                                 # seeds the fresh augmentation draws
-                    *,
-                    teacher_cache: TeacherLogitCache | None = None,  # the teacher's logits from this table instead
-                    precision: str = "fp32",                   # the forward passes' precision: the run's, as a table's
-                    batch_size: int = 512,
-                    device=None,                               # where to evaluate (default: where `student` is)
-                   ) -> float:
-    "Top-1 agreement of `student` and `teacher` on `data` under `policy`, both in eval mode on one fresh seeded draw per example (Section 6.1)."
+def train_agreement(
+    student: nn.Module,  # the trained student (evaluated in eval mode)
+    teacher: nn.Module | None,  # its teacher (eval mode); None: `teacher_cache` only
+    data: ImageDataset | TextDataset,  # the distillation data, normalised as in training
+    policy: Policy | None,  # the distillation augmentation (None: plain inputs)
+    seed: int,  # seeds the fresh augmentation draws
+    *,
+    teacher_cache: TeacherLogitCache | None = None,  # the teacher's logits from this table instead
+    precision: str = "fp32",  # the forward passes' precision: the run's, as a table's
+    batch_size: int = 512,
+    device=None,  # where to evaluate (default: where `student` is)
+) -> float:
+    """Top-1 agreement of `student` and `teacher` on `data` under `policy`, both in eval mode on one fresh seeded draw
+    per example (Section 6.1)."""
     device = model_device(student, device)
     generator = torch.Generator().manual_seed(_stream_seed(seed, "train_eval"))
     matches, modes, amp = 0, {m: m.training for m in student.modules()}, autocast_context(precision, device)
@@ -451,26 +631,31 @@ def train_agreement(student: nn.Module,                        # the trained stu
                     target = teacher(x)
                 matches += (student(x).argmax(-1) == target.argmax(-1)).sum().item()
         finally:
-            for m, training in modes.items(): m.training = training
+            for m, training in modes.items():
+                m.training = training
     return matches / len(data)
-
 
 # %% ../nbs/06_train.ipynb #8ae72b30
 def _progress_enabled(progress: bool | None) -> bool:
-    if progress is not None: return bool(progress)
+    if progress is not None:
+        return bool(progress)
     under_test = "PYTEST_CURRENT_TEST" in os.environ or bool(os.environ.get("IN_TEST"))
     return sys.stderr.isatty() and not under_test
 
+# %% ../nbs/06_train.ipynb #a9073db0
 def _progress_bar(progress: bool | None, **kwargs) -> tqdm:
     "A tqdm bar (a notebook widget where one can be drawn), or a disabled one."
-    if not _progress_enabled(progress): return tqdm(disable=True, **kwargs)
+    if not _progress_enabled(progress):
+        return tqdm(disable=True, **kwargs)
     from tqdm.auto import tqdm as auto_tqdm  # imported only when shown: it warns in Jupyter without ipywidgets
+
     return auto_tqdm(**kwargs)
 
 # %% ../nbs/06_train.ipynb #8908e22a
 @dataclass
 class TrainResult:
     "What `fit` returns: the per-epoch `history`, the `final` metrics, the trained `model` (in eval mode)."
+
     history: list[dict]
     final: dict
     model: nn.Module
@@ -481,13 +666,16 @@ def _final(history: list[dict]) -> dict:
     "The last record's metrics: train loss, train agreement or accuracy, and the test metrics if any."
     return {k: v for k, v in history[-1].items() if k not in ("epoch", "lr", "seconds")} if history else {}
 
+# %% ../nbs/06_train.ipynb #58021d93
 def _check_belongs(state: dict, path: Path, config: TrainConfig, kind: str, model: nn.Module, num_examples: int):
     "Raise `CheckpointError` unless the checkpoint `state` was written by this run."
     problems, mine = [], config.to_dict()
     saved = state["config"] if isinstance(state["config"], dict) else {}
     for key in sorted(set(mine) | set(saved)):
-        if saved.get(key) != mine.get(key): problems.append(f"config {key} is {saved.get(key)!r} there, {mine.get(key)!r} here")
-    if state["kind"] != kind: problems.append(f"it is a {state['kind']} run, this is a {kind} run")
+        if saved.get(key) != mine.get(key):
+            problems.append(f"config {key} is {saved.get(key)!r} there, {mine.get(key)!r} here")
+    if state["kind"] != kind:
+        problems.append(f"it is a {state['kind']} run, this is a {kind} run")
     if state["num_examples"] != num_examples:
         problems.append(f"its training set has {state['num_examples']} examples, this one {num_examples}")
     theirs = {k: tuple(v.shape) for k, v in state["model"].items()} if isinstance(state["model"], dict) else {}
@@ -496,41 +684,52 @@ def _check_belongs(state: dict, path: Path, config: TrainConfig, kind: str, mode
         differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
         shown = ", ".join(f"{k} ({theirs.get(k, 'absent')} there, {ours.get(k, 'absent')} here)" for k in differ[:3])
         problems.append(f"its model differs in {len(differ)} tensor(s): {shown}{', ...' if len(differ) > 3 else ''}")
-    if problems: raise CheckpointError(f"checkpoint {path} belongs to a different run: {'; '.join(problems)}; {_discard_hint(path)}")
+    if problems:
+        raise CheckpointError(
+            f"checkpoint {path} belongs to a different run: {'; '.join(problems)}; {_discard_hint(path)}"
+        )
 
+# %% ../nbs/06_train.ipynb #ef470b4f
 def _restore(state, path, model, optimizer, scheduler, batches, generator, device) -> tuple[int, list[dict]]:
     "Load a checked checkpoint into the run's objects; the epochs it completed and its history."
     try:
         epoch, history = int(state["epoch"]), list(state["history"])
-        if len(history) != epoch: raise ValueError(f"{len(history)} history records for {epoch} epochs")
+        if len(history) != epoch:
+            raise ValueError(f"{len(history)} history records for {epoch} epochs")
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"]); scheduler.load_state_dict(state["scheduler"])
-        batches.load_state_dict(state["batches"]); _set_rng_state(state["rng"], generator, device)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        batches.load_state_dict(state["batches"])
+        _set_rng_state(state["rng"], generator, device)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"checkpoint {path} is damaged ({one_line(e, 200)}); {_discard_hint(path)}") from None
     return epoch, history
 
 # %% ../nbs/06_train.ipynb #ab0d62e6
-def fit(model: nn.Module,                                 # the network to train (a teacher, or a student)
-        train_data: ImageDataset | TextDataset,           # its training (or distillation) data, in memory
-        config: TrainConfig,                              # every setting that decides what the run computes
-        *,
-        teacher: nn.Module | None = None,                 # distil from this network; None trains on the labels
-        teacher_cache: TeacherLogitCache | None = None,   # distil from these stored teacher logits instead
-        test_data: ImageDataset | TextDataset | None = None,  # scored every `config.eval_every` epochs and at the end
-        device=None,                                      # where to train (default: where `model` is)
-        checkpoint_path: Path | str | None = None,        # resume from, and checkpoint to, this file
-        checkpoint_every: int = 1,                        # epochs between checkpoints (and always after the last)
-        discard_checkpoint: bool = False,                 # start over instead of resuming from `checkpoint_path`
-        policy: Policy | None = None,                     # `training_policy(config, train_data)`, when already built
-        policy_inputs: Mapping | None = None,             # policy options that are not JSON values (pools, samplers)
-        speed: SpeedOptions = SpeedOptions(),             # channels-last and compiled steps: speed only
-        progress: bool | None = None,                     # a progress bar (default: only in a terminal)
-        on_epoch: Callable[[dict], None] | None = None,   # called with each epoch's record once it is checkpointed
-       ) -> TrainResult:
-    "Train `model` on `train_data` with the labels (no `teacher`) or by distillation from `teacher` or its `teacher_cache`, as `config` says."
-    if not isinstance(config, TrainConfig): raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if not isinstance(speed, SpeedOptions): raise TypeError(f"speed must be a SpeedOptions, got {type(speed).__name__}")
+def fit(
+    model: nn.Module,  # the network to train (a teacher, or a student)
+    train_data: ImageDataset | TextDataset,  # its training (or distillation) data, in memory
+    config: TrainConfig,  # every setting that decides what the run computes
+    *,
+    teacher: nn.Module | None = None,  # distil from this network; None trains on the labels
+    teacher_cache: TeacherLogitCache | None = None,  # distil from these stored teacher logits instead
+    test_data: ImageDataset | TextDataset | None = None,  # scored every `config.eval_every` epochs and at the end
+    device=None,  # where to train (default: where `model` is)
+    checkpoint_path: Path | str | None = None,  # resume from, and checkpoint to, this file
+    checkpoint_every: int = 1,  # epochs between checkpoints (and always after the last)
+    discard_checkpoint: bool = False,  # start over instead of resuming from `checkpoint_path`
+    policy: Policy | None = None,  # `training_policy(config, train_data)`, when already built
+    policy_inputs: Mapping | None = None,  # policy options that are not JSON values (pools, samplers)
+    speed: SpeedOptions = SpeedOptions(),  # channels-last and compiled steps: speed only
+    progress: bool | None = None,  # a progress bar (default: only in a terminal)
+    on_epoch: Callable[[dict], None] | None = None,  # called with each epoch's record once it is checkpointed
+) -> TrainResult:
+    """Train `model` on `train_data` with the labels (no `teacher`) or by distillation from `teacher` or its
+    `teacher_cache`, as `config` says."""
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if not isinstance(speed, SpeedOptions):
+        raise TypeError(f"speed must be a SpeedOptions, got {type(speed).__name__}")
     if not _is_int(checkpoint_every) or checkpoint_every < 1:
         raise TrainConfigError(f"checkpoint_every = {checkpoint_every!r} must be a positive integer")
     if policy is not None and policy_inputs is not None:
@@ -544,12 +743,15 @@ def fit(model: nn.Module,                                 # the network to train
             raise TypeError(f"teacher_cache must be a TeacherLogitCache, got {type(teacher_cache).__name__}")
         teacher_cache.check(train_data, policy, config)
         if test_data is not None and teacher is None:
-            raise TrainConfigError("test_data is scored against the teacher, but only teacher_cache was given; "
-                                   "pass teacher= as well (it is then used for the test set only) or leave test_data out")
+            raise TrainConfigError(
+                "test_data is scored against the teacher, but only teacher_cache was given; "
+                "pass teacher= as well (it is then used for the test set only) or leave test_data out"
+            )
     kind = "supervised" if teacher is None and teacher_cache is None else "distillation"
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     if path is not None:
-        if discard_checkpoint: path.unlink(missing_ok=True)
+        if discard_checkpoint:
+            path.unlink(missing_ok=True)
         remove_stale_temporaries(path.parent, name=path.name)  # what a killed save_checkpoint left behind
     model.to(device)
     batches = BatchIterator(train_data, config.batch_size, seed=config.seed, device=device)
@@ -557,71 +759,128 @@ def fit(model: nn.Module,                                 # the network to train
     scheduler = build_scheduler(optimizer, config, len(batches))
     generator = torch.Generator().manual_seed(_stream_seed(config.seed, "augmentation"))
     history, start = [], 0
-    with (_seeded_global_rng(config.seed, device), _borrowed_teacher(teacher, device) as teacher,
-          channels_last_layout((model, teacher), channels_last)):
+    with (
+        _seeded_global_rng(config.seed, device),
+        _borrowed_teacher(teacher, device) as teacher,
+        channels_last_layout((model, teacher), channels_last),
+    ):
         if path is not None and path.exists():
             state = load_checkpoint(path)
             _check_belongs(state, path, config, kind, model, len(train_data))
             start, history = _restore(state, path, model, optimizer, scheduler, batches, generator, device)
-        step_model, step_teacher = compiled(model, speed.compile), compiled(teacher, speed.compile and teacher_cache is None)
+        step_model, step_teacher = (
+            compiled(model, speed.compile),
+            compiled(teacher, speed.compile and teacher_cache is None),
+        )
         teacher_test_logits = None
         bar = _progress_bar(progress, total=config.epochs, initial=start, unit="epoch", desc=kind)
         try:
             for epoch in range(start + 1, config.epochs + 1):
                 began = time.perf_counter()
-                loss, matched = _train_epoch(step_model, step_teacher, batches, train_data, policy, generator, optimizer, scheduler,
-                                             config, amp, channels_last, teacher_cache)
+                loss, matched = _train_epoch(
+                    step_model,
+                    step_teacher,
+                    batches,
+                    train_data,
+                    policy,
+                    generator,
+                    optimizer,
+                    scheduler,
+                    config,
+                    amp,
+                    channels_last,
+                    teacher_cache,
+                )
                 train_key = "running_train_accuracy" if kind == "supervised" else "running_train_agreement"
-                record = {"epoch": epoch, "train_loss": loss, train_key: matched, "lr": optimizer.param_groups[0]["lr"],
-                          "seconds": time.perf_counter() - began}
+                record = {
+                    "epoch": epoch,
+                    "train_loss": loss,
+                    train_key: matched,
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "seconds": time.perf_counter() - began,
+                }
                 if test_data is not None and (epoch % config.eval_every == 0 or epoch == config.epochs):
                     if teacher is not None and teacher_test_logits is None:
                         teacher_test_logits = predict_logits(teacher, test_data, device=device)
                     record.update(_test_metrics(model, test_data, teacher_test_logits, device))
                 history.append(record)
                 if path is not None and (epoch % checkpoint_every == 0 or epoch == config.epochs):
-                    save_checkpoint({"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "kind": kind,
-                                     "num_examples": len(train_data), "epoch": epoch, "model": model.state_dict(),
-                                     "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                     "rng": _rng_state(generator, device), "batches": batches.state_dict(),
-                                     "history": history}, path)
-                bar.set_postfix({"epoch": epoch, "loss": f"{loss:.4f}", train_key.removeprefix("running_train_"): f"{matched:.4f}"})
+                    save_checkpoint(
+                        {
+                            "format": CHECKPOINT_FORMAT,
+                            "config": config.to_dict(),
+                            "kind": kind,
+                            "num_examples": len(train_data),
+                            "epoch": epoch,
+                            "model": model.state_dict(),
+                            "optimizer": optimizer.state_dict(),
+                            "scheduler": scheduler.state_dict(),
+                            "rng": _rng_state(generator, device),
+                            "batches": batches.state_dict(),
+                            "history": history,
+                        },
+                        path,
+                    )
+                bar.set_postfix(
+                    {"epoch": epoch, "loss": f"{loss:.4f}", train_key.removeprefix("running_train_"): f"{matched:.4f}"}
+                )
                 bar.update(1)
-                if on_epoch is not None: on_epoch(dict(record))
+                if on_epoch is not None:
+                    on_epoch(dict(record))
         except _compile_errors() as e:  # raised at the first step: compiling happens when a network first runs
-            raise CompileError(f"compile=True failed on this machine ({one_line(e, 200)}); train with compile=False "
-                                   "(kdfidelity run --no-compile, or compile = false in settings.ini)") from e
+            raise CompileError(
+                f"compile=True failed on this machine ({one_line(e, 200)}); train with compile=False "
+                "(kdfidelity run --no-compile, or compile = false in settings.ini)"
+            ) from e
         finally:
             bar.close()
         final = _final(history)
         if kind == "distillation":  # the paper's train agreement: the final networks, not the running average
-            final["train_agreement"] = train_agreement(model, teacher, train_data, policy, config.seed,
-                                                       teacher_cache=teacher_cache, precision=config.precision, device=device)
+            final["train_agreement"] = train_agreement(
+                model,
+                teacher,
+                train_data,
+                policy,
+                config.seed,
+                teacher_cache=teacher_cache,
+                precision=config.precision,
+                device=device,
+            )
     model.eval()
     return TrainResult(history, final, model, start)
 
 # %% ../nbs/06_train.ipynb #877c5c3b
 def seeded_init(build: Callable[[], nn.Module], seed: int) -> nn.Module:
-    "`build()` under torch's global CPU generator forked and seeded from `seed`: initial weights are a function of `seed` only."
-    if not _is_int(seed): raise TypeError(f"seed must be an integer, got {seed!r}")
+    """`build()` under torch's global CPU generator forked and seeded from `seed`: initial weights are a function of
+    `seed` only."""
+    if not _is_int(seed):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
     with torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(_stream_seed(seed, "init"))
         return build()
 
 # %% ../nbs/06_train.ipynb #36a771bc
-def interpolate_state(teacher_state: Mapping[str, torch.Tensor], random_state: Mapping[str, torch.Tensor],
-                      lam: float) -> dict[str, torch.Tensor]:
-    "The state dict `lam * teacher + (1 - lam) * random` for floating tensors; other tensors are copied from `random_state`."
-    if not _is_real(lam): raise ValueError(f"lam = {lam!r} must be a finite number (0: random, 1: teacher)")
+def interpolate_state(
+    teacher_state: Mapping[str, torch.Tensor], random_state: Mapping[str, torch.Tensor], lam: float
+) -> dict[str, torch.Tensor]:
+    """The state dict `lam * teacher + (1 - lam) * random` for floating tensors; other tensors are copied from
+    `random_state`."""
+    if not _is_real(lam):
+        raise ValueError(f"lam = {lam!r} must be a finite number (0: random, 1: teacher)")
     missing, extra = sorted(set(random_state) - set(teacher_state)), sorted(set(teacher_state) - set(random_state))
     if missing or extra:
-        raise ValueError(f"the state dicts hold different tensors: only in the random state: {', '.join(missing) or 'none'}; "
-                         f"only in the teacher's: {', '.join(extra) or 'none'}")
+        raise ValueError(
+            f"the state dicts hold different tensors: only in the random state: {', '.join(missing) or 'none'}; "
+            f"only in the teacher's: {', '.join(extra) or 'none'}"
+        )
     state = {}
     for key, random_value in random_state.items():
         teacher_value = teacher_state[key]
         if teacher_value.shape != random_value.shape:
-            raise ValueError(f"{key} has shape {tuple(teacher_value.shape)} in the teacher's state but {tuple(random_value.shape)} in the random one")
+            raise ValueError(
+                f"{key} has shape {tuple(teacher_value.shape)} in the teacher's state but {tuple(random_value.shape)} "
+                f"in the random one"
+            )
         if random_value.is_floating_point():
             state[key] = lam * teacher_value.to(random_value) + (1 - lam) * random_value
         else:
@@ -632,33 +891,51 @@ def interpolate_state(teacher_state: Mapping[str, torch.Tensor], random_state: M
 def _require_finite_views(policy: Policy | None):
     "Raise `TrainConfigError` unless `policy` has a finite view set."
     if policy is None:
-        raise TrainConfigError("a teacher logit cache needs image data and an augmentation policy with a finite view set; "
-                               "text data has no views, distil it with teacher= instead")
+        raise TrainConfigError(
+            "a teacher logit cache needs image data and an augmentation policy with a finite view set; "
+            "text data has no views, distil it with teacher= instead"
+        )
     if getattr(policy, "num_views", None) is None:
-        raise TrainConfigError(f"augmentation {policy.name!r} has no finite view set, so its teacher logits cannot be cached; "
-                               "cache only none, baseline or vflip (and compositions of them), or distil with teacher= instead")
+        raise TrainConfigError(
+            f"augmentation {policy.name!r} has no finite view set, so its teacher logits cannot be cached; "
+            "cache only none, baseline or vflip (and compositions of them), or distil with teacher= instead"
+        )
 
+# %% ../nbs/06_train.ipynb #711f1dae
 class TeacherLogitCache:
     "A teacher's float32 logits for every (training example, view) of a finite-view augmentation policy: N x V x C."
-    MAX_BYTES = 4 * 2 ** 30  # the largest table `worthwhile` accepts: CIFAR-100 under `baseline` (3.24 GB) fits
+
+    MAX_BYTES = 4 * 2**30  # the largest table `worthwhile` accepts: CIFAR-100 under `baseline` (3.24 GB) fits
 
     def __init__(self, logits: torch.Tensor, policy: Policy, precision: str = "fp32", normalization: str = "unitcube"):
         _require_finite_views(policy)
         if not isinstance(logits, torch.Tensor) or logits.ndim != 3 or logits.dtype != torch.float32:
-            raise TrainConfigError(f"cached logits must be a float32 tensor N x V x C, got {getattr(logits, 'dtype', type(logits).__name__)} "
-                                   f"of shape {tuple(getattr(logits, 'shape', ()))}")
+            raise TrainConfigError(
+                f"cached logits must be a float32 tensor N x V x C, got "
+                f"{getattr(logits, 'dtype', type(logits).__name__)} "
+                f"of shape {tuple(getattr(logits, 'shape', ()))}"
+            )
         if logits.shape[1] != policy.num_views:
-            raise TrainConfigError(f"cached logits hold {logits.shape[1]} views but policy {policy!r} has {policy.num_views}")
-        if precision not in PRECISIONS: raise TrainConfigError(f"precision = {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
+            raise TrainConfigError(
+                f"cached logits hold {logits.shape[1]} views but policy {policy!r} has {policy.num_views}"
+            )
+        if precision not in PRECISIONS:
+            raise TrainConfigError(f"precision = {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
         _check_normalization(normalization)
         self.logits, self.policy, self.precision, self.normalization = logits, repr(policy), precision, normalization
 
     @property
-    def num_examples(self) -> int: return self.logits.shape[0]
+    def num_examples(self) -> int:
+        return self.logits.shape[0]
+
     @property
-    def num_views(self) -> int: return self.logits.shape[1]
+    def num_views(self) -> int:
+        return self.logits.shape[1]
+
     @property
-    def num_classes(self) -> int: return self.logits.shape[2]
+    def num_classes(self) -> int:
+        return self.logits.shape[2]
+
     @property
     def nbytes(self) -> int:
         "Memory of the cached logits in bytes: N * V * C * 4."
@@ -666,67 +943,105 @@ class TeacherLogitCache:
 
     @classmethod
     def worthwhile(cls, policy: Policy | None, num_examples: int, num_outputs: int, epochs: int) -> bool:
-        "Whether a table pays for a run of `epochs` epochs: finite views, no more views than epochs, at most `MAX_BYTES`."
+        """Whether a table pays for a run of `epochs` epochs: finite views, no more views than epochs, at most
+        `MAX_BYTES`."""
         views = getattr(policy, "num_views", None)
         return views is not None and views <= epochs and num_examples * views * num_outputs * 4 <= cls.MAX_BYTES
 
     @staticmethod
     def key(teacher: str, data: str, policy: Policy, precision: str, normalization: str) -> str:
-        "16 hex digits naming a table by all it depends on: the `teacher`'s and the `data`'s identities, the policy, precision and normalisation."
+        """16 hex digits naming a table by all it depends on: the `teacher`'s and the `data`'s identities, the policy,
+        precision and normalisation."""
         what = dict(teacher=teacher, data=data, policy=repr(policy), precision=precision, normalization=normalization)
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
-    @classmethod
-    def build(cls, teacher: nn.Module, data: ImageDataset, policy: Policy, *, precision: str = "fp32",
-              normalization: str = "unitcube", device=None, storage_device="cpu", batch_size: int = 256,
-              channels_last: bool = False, progress: bool | None = None) -> TeacherLogitCache:
-        "Run `teacher` (eval, inference mode, `precision`'s autocast) on every view of every image of `data`; the logits stored on `storage_device`."
-        _require_finite_views(policy)
-        if not isinstance(teacher, nn.Module): raise TypeError(f"teacher must be an nn.Module, got {type(teacher).__name__}")
-        if not isinstance(data, ImageDataset): raise TrainConfigError(f"a teacher logit cache is built on an ImageDataset, got {type(data).__name__}")
-        if not _is_int(batch_size) or batch_size < 1: raise TrainConfigError(f"batch_size = {batch_size!r} must be a positive integer")
-        device, data = model_device(teacher, device), with_normalization(data, normalization)
-        amp = autocast_context(precision, device)
-        n, views, logits = len(data), policy.num_views, None  # the table's width is the teacher's output size
-        bar = _progress_bar(progress, total=n * views, unit="view", unit_scale=True, desc="teacher logits")
-        with _borrowed_teacher(teacher, device) as net, channels_last_layout((net,), channels_last), bar:
-            for start in range(0, n, batch_size):
-                images = to_unit_float(data.images[start:start + batch_size].to(device))
-                for view in range(views):
-                    x = normalize(policy.apply_views(images, torch.full((len(images),), view)), data.mean, data.std)
-                    if channels_last: x = x.contiguous(memory_format=torch.channels_last)
-                    with amp, torch.inference_mode(): out = net(x)
-                    if out.ndim != 2 or len(out) != len(images):
-                        raise TrainConfigError(f"the teacher gives logits of shape {tuple(out.shape)} for {len(images)} images; "
-                                               "a teacher's output must be one row of logits per image")
-                    if logits is None: logits = torch.empty(n, views, out.shape[1], dtype=torch.float32, device=storage_device)
-                    logits[start:start + len(images), view] = out.float().to(storage_device)
-                    bar.update(len(images))
-        return cls(logits, policy, precision, normalization)
-
-    def check(self, data, policy: Policy | None, config: TrainConfig) -> None:
-        "Raise `TrainConfigError` unless this cache was built for `data`'s size and `config`'s `policy`, precision and normalisation."
-        _require_finite_views(policy)
-        problems = [f"{what} is {mine} in the cache but {theirs} here" for what, mine, theirs in (
-            ("the number of training examples", self.num_examples, len(data)),
-            ("the augmentation policy", self.policy, repr(policy)), ("the precision", self.precision, config.precision),
-            ("the normalisation", self.normalization, config.normalization)) if mine != theirs]
-        if problems: raise TrainConfigError(f"teacher_cache was built for another run: {'; '.join(problems)}; "
-                                            "build it with TeacherLogitCache.build for this training set and configuration")
-
     def to(self, device) -> TeacherLogitCache:
         "This cache with its logits stored on `device` (lookups are fastest where the training runs)."
-        moved = copy.copy(self); moved.logits = self.logits.to(device)
+        moved = copy.copy(self)
+        moved.logits = self.logits.to(device)
         return moved
 
     def lookup(self, index: torch.Tensor, views: torch.Tensor, device=None) -> torch.Tensor:
-        "The cached logits of examples `index` under views `views`, B x C float32, on `device` (where `index` is, by default)."
+        """The cached logits of examples `index` under views `views`, B x C float32, on `device` (where `index` is, by
+        default)."""
         store = self.logits.device
         rows = self.logits[index.to(store), torch.as_tensor(views).to(store)]
         return rows.to(index.device if device is None else device, non_blocking=True)
 
     def __repr__(self):
-        return (f"TeacherLogitCache({self.num_examples} examples x {self.num_views} views x {self.num_classes} classes, "
-                f"{self.nbytes / 2 ** 20:.1f} MiB on {self.logits.device}, policy {self.policy}, {self.precision}, "
-                f"{self.normalization})")
+        return (
+            f"TeacherLogitCache({self.num_examples} examples x {self.num_views} views x {self.num_classes} classes, "
+            f"{self.nbytes / 2**20:.1f} MiB on {self.logits.device}, policy {self.policy}, {self.precision}, "
+            f"{self.normalization})"
+        )
 
+# %% ../nbs/06_train.ipynb #308ad534
+@patch(cls_method=True)
+def build(
+    cls: TeacherLogitCache,
+    teacher: nn.Module,
+    data: ImageDataset,
+    policy: Policy,
+    *,
+    precision: str = "fp32",
+    normalization: str = "unitcube",
+    device=None,
+    storage_device="cpu",
+    batch_size: int = 256,
+    channels_last: bool = False,
+    progress: bool | None = None,
+) -> TeacherLogitCache:
+    """Run `teacher` (eval, inference mode, `precision`'s autocast) on every view of every image of `data`; the
+    logits stored on `storage_device`."""
+    _require_finite_views(policy)
+    if not isinstance(teacher, nn.Module):
+        raise TypeError(f"teacher must be an nn.Module, got {type(teacher).__name__}")
+    if not isinstance(data, ImageDataset):
+        raise TrainConfigError(f"a teacher logit cache is built on an ImageDataset, got {type(data).__name__}")
+    if not _is_int(batch_size) or batch_size < 1:
+        raise TrainConfigError(f"batch_size = {batch_size!r} must be a positive integer")
+    device, data = model_device(teacher, device), with_normalization(data, normalization)
+    amp = autocast_context(precision, device)
+    n, views, logits = len(data), policy.num_views, None  # the table's width is the teacher's output size
+    bar = _progress_bar(progress, total=n * views, unit="view", unit_scale=True, desc="teacher logits")
+    with _borrowed_teacher(teacher, device) as net, channels_last_layout((net,), channels_last), bar:
+        for start in range(0, n, batch_size):
+            images = to_unit_float(data.images[start : start + batch_size].to(device))
+            for view in range(views):
+                x = normalize(policy.apply_views(images, torch.full((len(images),), view)), data.mean, data.std)
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with amp, torch.inference_mode():
+                    out = net(x)
+                if out.ndim != 2 or len(out) != len(images):
+                    raise TrainConfigError(
+                        f"the teacher gives logits of shape {tuple(out.shape)} for {len(images)} images; "
+                        "a teacher's output must be one row of logits per image"
+                    )
+                if logits is None:
+                    logits = torch.empty(n, views, out.shape[1], dtype=torch.float32, device=storage_device)
+                logits[start : start + len(images), view] = out.float().to(storage_device)
+                bar.update(len(images))
+    return cls(logits, policy, precision, normalization)
+
+# %% ../nbs/06_train.ipynb #e3ad557f
+@patch
+def check(self: TeacherLogitCache, data, policy: Policy | None, config: TrainConfig) -> None:
+    """Raise `TrainConfigError` unless this cache was built for `data`'s size and `config`'s `policy`, precision
+    and normalisation."""
+    _require_finite_views(policy)
+    problems = [
+        f"{what} is {mine} in the cache but {theirs} here"
+        for what, mine, theirs in (
+            ("the number of training examples", self.num_examples, len(data)),
+            ("the augmentation policy", self.policy, repr(policy)),
+            ("the precision", self.precision, config.precision),
+            ("the normalisation", self.normalization, config.normalization),
+        )
+        if mine != theirs
+    ]
+    if problems:
+        raise TrainConfigError(
+            f"teacher_cache was built for another run: {'; '.join(problems)}; "
+            "build it with TeacherLogitCache.build for this training set and configuration"
+        )

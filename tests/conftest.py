@@ -17,7 +17,10 @@ def kdfidelity_env(tmp_path: Path, **extra) -> dict:
     "Environment for a `kdfidelity` subprocess: its own settings file, results and data directories under `tmp_path`."
     settings = tmp_path / "settings.ini"
     if not settings.exists():
-        settings.write_text("[kdfidelity]\ndata_dir = data\nresults_dir = results\ndevice = cpu\nscale = smoke\nthreads = 1\nworkers = 1\n")
+        settings.write_text(
+            "[kdfidelity]\ndata_dir = data\nresults_dir = results\ndevice = cpu\nscale = smoke\n"
+            "threads = 1\nworkers = 1\n"
+        )
     env = {k: v for k, v in os.environ.items() if not k.startswith("KDFIDELITY_")}
     env.update(KDFIDELITY_SETTINGS=str(settings), MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **extra)
     return env
@@ -26,14 +29,21 @@ def kdfidelity_env(tmp_path: Path, **extra) -> dict:
 def kdfidelity_command() -> list[str]:
     "The installed console script, as a user runs it."
     path = shutil.which("kdfidelity") or shutil.which("kdfidelity", path=str(Path(sys.executable).parent))
-    if path is None: pytest.fail("the kdfidelity console script is not installed; run pip install -e .")
+    if path is None:
+        pytest.fail("the kdfidelity console script is not installed; run pip install -e .")
     return [path]
 
 
 def run_cli(args, tmp_path: Path, timeout=300, **extra) -> subprocess.CompletedProcess:
     "Run `kdfidelity ARGS` to completion in `tmp_path`."
-    return subprocess.run([*kdfidelity_command(), *args], cwd=tmp_path, env=kdfidelity_env(tmp_path, **extra),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*kdfidelity_command(), *args],
+        cwd=tmp_path,
+        env=kdfidelity_env(tmp_path, **extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
@@ -41,17 +51,22 @@ def cli(tmp_path):
     return lambda *args, **kw: run_cli(list(args), tmp_path, **kw)
 
 
-def kill_repeatedly(start: Callable[[], subprocess.Popen], started: Path, finished: Path, attempts: int,
-                    max_delay: float, seed: int = 0) -> int:
-    "Start a process up to `attempts` times, SIGKILL it a random moment (up to `max_delay` s) after `started` appears; stop once `finished` exists. The number of kills."
+def kill_repeatedly(
+    start: Callable[[], subprocess.Popen], started: Path, finished: Path, attempts: int, max_delay: float, seed: int = 0
+) -> int:
+    """Start a process up to `attempts` times, SIGKILL it a random moment (up to `max_delay` s) after `started`
+    appears; stop once `finished` exists. The number of kills."""
     rng, kills = random.Random(seed), 0
     for _ in range(attempts):
         proc = start()
         deadline = time.time() + 120
-        while proc.poll() is None and not started.exists() and time.time() < deadline: time.sleep(0.01)
+        while proc.poll() is None and not started.exists() and time.time() < deadline:
+            time.sleep(0.01)
         time.sleep(rng.uniform(0.0, max_delay))
         if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL); kills += 1
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
         proc.communicate()
-        if finished.exists(): break
+        if finished.exists():
+            break
     return kills

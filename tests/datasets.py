@@ -10,6 +10,7 @@ classes are told apart by a nearest-class-mean rule on the pixels alone. Labels 
 shuffled; `seed` draws the labels and the noise. Like any small file set, these load with warnings that their size
 and statistics are not the published dataset's.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 PATTERN_SEED = 20210601  # fixes every class's pattern; `seed` never changes them
-BLOCK = 4                # side of a pattern's blocks, in pixels
+BLOCK = 4  # side of a pattern's blocks, in pixels
 BRIGHT, NOISE = 160, 96  # a pattern pixel is BRIGHT + noise, any other pixel noise alone; noise in [0, NOISE)
 
 
@@ -29,8 +30,9 @@ def class_patterns(num_classes: int, shape: tuple[int, int, int]) -> np.ndarray:
     return on.repeat(BLOCK, axis=2).repeat(BLOCK, axis=3)[:, :, :h, :w]
 
 
-def learnable_images(labels: np.ndarray, num_classes: int, shape: tuple[int, int, int],
-                     rng: np.random.Generator) -> np.ndarray:
+def learnable_images(
+    labels: np.ndarray, num_classes: int, shape: tuple[int, int, int], rng: np.random.Generator
+) -> np.ndarray:
     "uint8 images N x C x H x W: each label's pattern, bright over noise."
     bright = class_patterns(num_classes, shape)[labels]
     return (rng.integers(0, NOISE, (len(labels), *shape)) + BRIGHT * bright).astype(np.uint8)
@@ -39,7 +41,8 @@ def learnable_images(labels: np.ndarray, num_classes: int, shape: tuple[int, int
 def _splits(n_train: int, n_test: int, num_classes: int, shape: tuple[int, int, int], seed: int):
     "(split, images, labels) for train and test: balanced, shuffled labels and their images."
     for split, n in (("train", n_train), ("test", n_test)):
-        if not isinstance(n, int) or n < 0: raise ValueError(f"n_{split} = {n!r} must be a non-negative integer")
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"n_{split} = {n!r} must be a non-negative integer")
     rng = np.random.default_rng(seed)
     for split, n in (("train", n_train), ("test", n_test)):
         labels = rng.permutation(np.arange(n) % num_classes)
@@ -84,26 +87,50 @@ def write_cifar100(root: Path | str, n_train: int, n_test: int, seed: int = 0) -
     folder = Path(root) / "cifar-100-python"
     folder.mkdir(parents=True, exist_ok=True)
     for split, images, labels in _splits(n_train, n_test, 100, (3, 32, 32), seed):
-        batch = {"data": images.reshape(len(images), -1), "fine_labels": labels.tolist(),
-                 "coarse_labels": (labels // 5).tolist(),
-                 "filenames": [f"generated_{i}.png" for i in range(len(labels))],
-                 "batch_label": f"generated {split} batch"}
+        batch = {
+            "data": images.reshape(len(images), -1),
+            "fine_labels": labels.tolist(),
+            "coarse_labels": (labels // 5).tolist(),
+            "filenames": [f"generated_{i}.png" for i in range(len(labels))],
+            "batch_label": f"generated {split} batch",
+        }
         (folder / split).write_bytes(pickle.dumps(batch))
-    meta = {"fine_label_names": [f"class_{i}" for i in range(100)],
-            "coarse_label_names": [f"group_{i}" for i in range(20)]}
+    meta = {
+        "fine_label_names": [f"class_{i}" for i in range(100)],
+        "coarse_label_names": [f"group_{i}" for i in range(20)],
+    }
     (folder / "meta").write_bytes(pickle.dumps(meta))
     return Path(root)
 
 
 def write_cifar10_test(root: Path | str, n_test: int, seed: int = 0) -> Path:
-    """CIFAR-10's `test_batch` and `batches.meta` pickles (10 classes, 3 x 32 x 32) in `root/cifar-10-batches-py`, no train batches.
+    """CIFAR-10's `test_batch` and `batches.meta` pickles (10 classes, 3 x 32 x 32) in `root/cifar-10-batches-py`, no
+    train batches.
 
     Returns `root`: the layout of `../shared/data`, whose CIFAR-10 is the test split alone (an OOD pool)."""
     folder = Path(root) / "cifar-10-batches-py"
     folder.mkdir(parents=True, exist_ok=True)
     _, (_, images, labels) = _splits(0, n_test, 10, (3, 32, 32), seed)
-    batch = {"data": images.reshape(len(images), -1), "labels": labels.tolist(),
-             "filenames": [f"generated_{i}.png" for i in range(len(labels))], "batch_label": "generated test batch"}
+    batch = {
+        "data": images.reshape(len(images), -1),
+        "labels": labels.tolist(),
+        "filenames": [f"generated_{i}.png" for i in range(len(labels))],
+        "batch_label": "generated test batch",
+    }
     (folder / "test_batch").write_bytes(pickle.dumps(batch))
     (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class_{i}" for i in range(10)]}))
+    return Path(root)
+
+
+def write_svhn(root: Path | str, n_train: int, seed: int = 0) -> Path:
+    """SVHN's `train_32x32.mat` (10 classes, 3 x 32 x 32) in `root/SVHN`, as torchvision reads it.
+
+    Returns `root`. `X` is 32 x 32 x 3 x N uint8 and `y` is N x 1 with SVHN's labels 1-10 (10 for the digit 0)."""
+    from scipy.io import savemat
+
+    folder = Path(root) / "SVHN"
+    folder.mkdir(parents=True, exist_ok=True)
+    (_, images, labels), _ = _splits(n_train, 0, 10, (3, 32, 32), seed)
+    svhn_labels = np.where(labels == 0, 10, labels).reshape(-1, 1).astype(np.uint8)
+    savemat(folder / "train_32x32.mat", {"X": images.transpose(2, 3, 1, 0), "y": svhn_labels})
     return Path(root)

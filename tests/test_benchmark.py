@@ -1,4 +1,6 @@
-"""The speed benchmark runs end to end on a tiny setting and reports both loops side by side (speed itself is not asserted)."""
+"""The speed benchmark runs end to end on a tiny setting and reports both loops side by side (speed itself is not
+asserted)."""
+
 import json
 import subprocess
 import sys
@@ -9,10 +11,35 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_benchmark_reports_reference_and_kdfidelity(tmp_path):
     out = tmp_path / "bench.json"
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "distill_step.py"), "--workloads", "lenet5-t1",
-                          "--repeats", "1", "--min-repeats", "1", "--steps", "2", "--precision", "fp32", "--threads", "2",
-                          "--workers", "0", "--no-channels-last", "--device", "cpu", "--out", str(out), "--quiet"],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "distill_step.py"),
+            "--workloads",
+            "lenet5-t1",
+            "--repeats",
+            "1",
+            "--min-repeats",
+            "1",
+            "--steps",
+            "2",
+            "--precision",
+            "fp32",
+            "--threads",
+            "2",
+            "--workers",
+            "0",
+            "--no-channels-last",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     rows = json.loads(out.read_text())["rows"]
     assert {r["impl"] for r in rows} == {"kdfidelity", "reference"}
@@ -23,15 +50,39 @@ def test_benchmark_reports_reference_and_kdfidelity(tmp_path):
 
 
 def test_benchmark_profile_names_where_each_step_spends_its_time():
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "distill_step.py"), "--workloads", "lenet5-t1",
-                          "--profile", "2", "--profile-top", "40", "--precision", "fp32", "--threads", "2",
-                          "--no-compile", "--device", "cpu", "--quiet"], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "distill_step.py"),
+            "--workloads",
+            "lenet5-t1",
+            "--profile",
+            "2",
+            "--profile-top",
+            "40",
+            "--precision",
+            "fp32",
+            "--threads",
+            "2",
+            "--no-compile",
+            "--device",
+            "cpu",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     sections = {}
     for block in run.stdout.strip().split("\n\n"):
         title, _, *rows = block.splitlines()
         sections[title.split(":")[0]] = {row.split(None, 3)[3]: float(row.split()[0]) for row in rows}
-    assert set(sections) == {"lenet5-t1 kdfidelity default", "lenet5-t1 kdfidelity cached", "lenet5-t1 reference default"}
+    assert set(sections) == {
+        "lenet5-t1 kdfidelity default",
+        "lenet5-t1 kdfidelity cached",
+        "lenet5-t1 reference default",
+    }
     assert all(len(rows) == 40 and all(ms >= 0 for ms in rows.values()) for rows in sections.values()), sections
     assert sections["lenet5-t1 kdfidelity default"]["aten::convolution_backward"] > 0  # the student's backward pass
     assert any("DataLoader" in name for name in sections["lenet5-t1 reference default"])  # per-sample data loading
@@ -39,8 +90,26 @@ def test_benchmark_profile_names_where_each_step_spends_its_time():
 
 def test_plane_benchmark_reports_one_and_several_points_per_pass(tmp_path):
     out = tmp_path / "plane.json"
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "plane_eval.py"), "--points", "2", "--passes", "1", "2",
-                          "--examples", "16", "--threads", "1", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "plane_eval.py"),
+            "--points",
+            "2",
+            "--passes",
+            "1",
+            "2",
+            "--examples",
+            "16",
+            "--threads",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     rows = json.loads(out.read_text())["rows"]
     assert [r["points_per_pass"] for r in rows] == [1, 2] and all(r["seconds_per_point"] > 0 for r in rows), rows

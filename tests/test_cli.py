@@ -1,4 +1,5 @@
 """The `kdfidelity` console script as a user runs it: the smoke-scale Figure 2 end to end, and every bad argument."""
+
 import json
 import re
 
@@ -38,26 +39,43 @@ def test_run_fig2_smoke_then_rerun_trains_nothing(tmp_path):
 def test_compiled_and_cacheless_runs_match_the_default_run(tmp_path):
     "`run --compile` and `teacher_cache = false` change how a run trains, not what it learns: the same fig2 results."
     import pandas as pd
+
     frames = {}
-    for name, args, env in (("default", [], {}), ("compiled", ["--compile"], {}),
-                            ("live teacher", [], {"KDFIDELITY_TEACHER_CACHE": "false"})):
+    for name, args, env in (
+        ("default", [], {}),
+        ("compiled", ["--compile"], {}),
+        ("live teacher", [], {"KDFIDELITY_TEACHER_CACHE": "false"}),
+    ):
         out = run_cli(["--results-dir", name, "run", "fig2", "--scale", "smoke", "--quiet", *args], tmp_path, **env)
         assert out.returncode == 0, out.stderr
         frames[name] = pd.read_csv(tmp_path / name / "fig2" / "smoke" / "fig2.csv")
     assert list((tmp_path / "default" / "teacher_logits").glob("*/logits.pt"))  # students distilled from stored tables
     assert not (tmp_path / "live teacher" / "teacher_logits").exists()
     exact = ["accuracy", "agreement", "teacher_accuracy", "train_agreement"]
-    pd.testing.assert_frame_equal(frames["live teacher"], frames["default"], check_exact=True)  # cached training is bit-identical on the CPU
+    pd.testing.assert_frame_equal(
+        frames["live teacher"], frames["default"], check_exact=True
+    )  # cached training is bit-identical on the CPU
     pd.testing.assert_frame_equal(frames["compiled"][exact], frames["default"][exact])
-    pd.testing.assert_frame_equal(frames["compiled"].drop(columns=exact), frames["default"].drop(columns=exact), rtol=1e-4, atol=1e-5)
+    pd.testing.assert_frame_equal(
+        frames["compiled"].drop(columns=exact), frames["default"].drop(columns=exact), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_compile_failure_is_one_line_naming_the_way_out(tmp_path):
-    "No C++ compiler for Inductor (simulated with CXX and an empty compile cache): exit 2 and one line, not torch's traceback."
-    out = run_cli(["run", "fig2", "--scale", "smoke", "--compile", "--quiet"], tmp_path,
-                  CXX=str(tmp_path / "no-such-compiler"), TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "inductor-cache"))
+    """No C++ compiler for Inductor (simulated with CXX and an empty compile cache): exit 2 and one line, not torch's
+    traceback."""
+    out = run_cli(
+        ["run", "fig2", "--scale", "smoke", "--compile", "--quiet"],
+        tmp_path,
+        CXX=str(tmp_path / "no-such-compiler"),
+        TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "inductor-cache"),
+    )
     assert out.returncode == 2, out.stderr[-2000:]
-    assert out.stderr.count("\n") == 1 and "compile=True failed on this machine" in out.stderr and "--no-compile" in out.stderr
+    assert (
+        out.stderr.count("\n") == 1
+        and "compile=True failed on this machine" in out.stderr
+        and "--no-compile" in out.stderr
+    )
     assert "Traceback" not in out.stderr
 
 
@@ -75,16 +93,19 @@ def test_status_before_any_run_counts_missing(tmp_path):
     assert out.returncode == 0 and re.search(r"0 done, 0 partial, [1-9]\d* missing", out.stdout)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "fig99"], "unknown experiment 'fig99'; valid experiments are"),
-    (["status", "fig99"], "unknown experiment 'fig99'"),
-    (["run", "fig2", "--scale", "huge"], "unknown scale 'huge'; valid scales are smoke, cpu, paper"),
-    (["run", "fig2", "--shard", "2/2"], "shard '2/2' is out of range"),
-    (["run", "fig2", "--shard", "one/two"], "shard 'one/two' is malformed"),
-    (["run", "fig2", "--shard", "1"], "shard '1' is malformed"),
-    (["run", "fig2", "--device", "gpu"], "device = 'gpu' is not valid"),
-    (["plot", "fig2"], "no finished runs of fig2 at scale smoke"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "fig99"], "unknown experiment 'fig99'; valid experiments are"),
+        (["status", "fig99"], "unknown experiment 'fig99'"),
+        (["run", "fig2", "--scale", "huge"], "unknown scale 'huge'; valid scales are smoke, cpu, paper"),
+        (["run", "fig2", "--shard", "2/2"], "shard '2/2' is out of range"),
+        (["run", "fig2", "--shard", "one/two"], "shard 'one/two' is malformed"),
+        (["run", "fig2", "--shard", "1"], "shard '1' is malformed"),
+        (["run", "fig2", "--device", "gpu"], "device = 'gpu' is not valid"),
+        (["plot", "fig2"], "no finished runs of fig2 at scale smoke"),
+    ],
+)
 def test_bad_arguments_give_one_line_and_exit_2(tmp_path, args, message):
     out = run_cli(args, tmp_path)
     assert out.returncode == 2
@@ -113,8 +134,11 @@ def test_bad_settings_file_is_one_line(tmp_path):
 
 def test_damaged_checkpoint_stops_with_its_name_until_told_to_discard(tmp_path):
     assert run_cli(["run", "fig2", "--scale", "smoke", "--quiet"], tmp_path).returncode == 0
-    run_dir = next(d for d in sorted((tmp_path / "results" / "runs").iterdir())
-                   if json.loads((d / "spec.json").read_text())["teachers"])  # a student
+    run_dir = next(
+        d
+        for d in sorted((tmp_path / "results" / "runs").iterdir())
+        if json.loads((d / "spec.json").read_text())["teachers"]
+    )  # a student
     (run_dir / "final.json").unlink()
     (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
     refused = run_cli(["run", "fig2", "--scale", "smoke", "--quiet"], tmp_path)

@@ -9,7 +9,9 @@ in $KDFIDELITY_DOCS_ARTIFACTS (default: a pytest temporary directory), printed a
 
 Chromium is Debian's `chromium` (.ci/run installs it); without it the browser tests skip and the build checks run.
 """
-import ast, functools, html, http.server, os, re, shutil, subprocess, threading, urllib.error, urllib.parse, urllib.request
+
+import ast, functools, html, http.server, os, re, shutil, subprocess, threading
+import urllib.error, urllib.parse, urllib.request
 from pathlib import Path
 
 import nbformat
@@ -25,8 +27,11 @@ SCREENSHOT_PAGES = ("index.html", "paper/sec4_1_lenet_mnist.html")
 
 def source_notebooks():
     "Every notebook nbdev documents, relative to nbs/ (as nbdev-proc-nbs finds them)."
-    return sorted(p.relative_to(NBS).as_posix() for p in NBS.rglob("*.ipynb")
-                  if not any(part[0] in "_." for part in p.relative_to(NBS).parts))
+    return sorted(
+        p.relative_to(NBS).as_posix()
+        for p in NBS.rglob("*.ipynb")
+        if not any(part[0] in "_." for part in p.relative_to(NBS).parts)
+    )
 
 
 NOTEBOOKS = source_notebooks()
@@ -38,7 +43,8 @@ def directives(cell):
     out = {}
     for line in cell.source.splitlines():
         m = re.match(r"^#\|\s*([\w-]+)\s*(?::\s*(.*))?$", line)
-        if not m: break
+        if not m:
+            break
         out[m[1]] = (m[2] or "").strip()
     return out
 
@@ -53,6 +59,7 @@ def squash(text):
 
 class Expect:
     "What a notebook's page must show, read from the notebook."
+
     def __init__(self, nb_rel):
         nb = nbformat.read(NBS / nb_rel, as_version=4)
         self.hidden, self.exported, self.names = [], [], []
@@ -64,19 +71,25 @@ class Expect:
                 self.tables += len(re.findall(r"^\s*\|?\s*:?-{3,}:?\s*\|", cell.source, re.M))
                 self.math |= bool(re.search(r"\$[^$\n]+\$", cell.source))
                 continue
-            if cell.cell_type != "code": continue
+            if cell.cell_type != "code":
+                continue
             d = directives(cell)
             if "hide" in d:
-                if body(cell): self.hidden.append(squash(body(cell)))
+                if body(cell):
+                    self.hidden.append(squash(body(cell)))
                 continue
             if {"export", "exporti"} & d.keys():
                 self.exported.append(squash(body(cell)))
             if "export" in d:
-                self.names += [n.name for n in ast.parse(body(cell)).body
-                               if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                               and not n.name.startswith("_")]
+                self.names += [
+                    n.name
+                    for n in ast.parse(body(cell)).body
+                    if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                    and not n.name.startswith("_")
+                ]
                 continue
-            if d.get("output") == "false" or d.get("include") == "false" or "exporti" in d: continue
+            if d.get("output") == "false" or d.get("include") == "false" or "exporti" in d:
+                continue
             for out in cell.get("outputs", []):
                 data = out.get("data", {})
                 self.images += any(k.startswith("image/") for k in data)
@@ -86,16 +99,22 @@ class Expect:
 def sidebar_order():
     "The notebooks in nbs/sidebar.yml, in its order."
     found = []
+
     def walk(items):
         for item in items:
-            if isinstance(item, str): found.append(item)
-            elif "contents" in item: walk(item["contents"])
-            elif "href" in item: found.append(item["href"])
+            if isinstance(item, str):
+                found.append(item)
+            elif "contents" in item:
+                walk(item["contents"])
+            elif "href" in item:
+                found.append(item["href"])
+
     walk(yaml.safe_load((NBS / "sidebar.yml").read_text())["website"]["sidebar"]["contents"])
     return found
 
 
 # ---- the build ----
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
@@ -111,7 +130,8 @@ def soup_of(site, page):
 
 
 def test_every_notebook_has_a_page_in_the_sidebar_in_chapter_order(site):
-    for nb, page in PAGES.items(): assert (site / page).is_file(), f"no page {page} for nbs/{nb}"
+    for nb, page in PAGES.items():
+        assert (site / page).is_file(), f"no page {page} for nbs/{nb}"
     order = sidebar_order()
     assert sorted(order) == NOTEBOOKS, "nbs/sidebar.yml must list every notebook once"
     assert order[0] == "index.ipynb"
@@ -135,43 +155,63 @@ def test_page_follows_the_nbdev_directives(site, nb):
     assert not [src for src in shown if "#|" in src], "cell directives shown as code"
     assert not [src for src in shown if src.startswith("show_doc(")], "show_doc calls shown as code (echo: false)"
     shown = {squash("\n".join(l for l in src.splitlines() if not l.lstrip().startswith("#|"))) for src in shown}
-    for src in expect.hidden: assert src not in shown, f"a #| hide cell is shown: {src[:120]}"
-    for src in expect.exported: assert src not in shown, f"an export cell is shown as code: {src[:120]}"
-    headings = {h.get_text().replace("¶", "").strip() for h in main.select(".jp-OutputArea-output h2, .jp-OutputArea-output h3, .jp-OutputArea-output h4")}
+    for src in expect.hidden:
+        assert src not in shown, f"a #| hide cell is shown: {src[:120]}"
+    for src in expect.exported:
+        assert src not in shown, f"an export cell is shown as code: {src[:120]}"
+    headings = {
+        h.get_text().replace("¶", "").strip()
+        for h in main.select(".jp-OutputArea-output h2, .jp-OutputArea-output h3, .jp-OutputArea-output h4")
+    }
     missing = [n for n in expect.names if n not in headings]
     assert not missing, f"exported but not documented with show_doc: {missing}"
     assert len(main.select("img")) >= expect.images, "stored figures missing"
     assert len(main.select("table")) >= expect.tables, "tables missing"
     prose = squash(" ".join(e.get_text(" ") for e in main.select(".jp-RenderedMarkdown")))
     assert "{target=" not in prose and not re.search(r"\]\((?:https?:|[\w./-]+\.(?:ipynb|html))", prose), "raw Markdown"
-    external = [t.get("src") or t.get("href") for t in soup.select("script[src], link[href], img[src]")
-                if re.match(r"^(https?:)?//", t.get("src") or t.get("href"))]
+    external = [
+        t.get("src") or t.get("href")
+        for t in soup.select("script[src], link[href], img[src]")
+        if re.match(r"^(https?:)?//", t.get("src") or t.get("href"))
+    ]
     assert not external, f"the page loads files from the network: {external}"
 
 
 # ---- in Chromium ----
 
+
 def chromium():
-    for path in (os.environ.get("KDFIDELITY_CHROMIUM"), "/usr/lib/chromium/chromium", shutil.which("chromium"),
-                 shutil.which("chromium-browser")):
-        if path and Path(path).is_file(): return path
+    for path in (
+        os.environ.get("KDFIDELITY_CHROMIUM"),
+        "/usr/lib/chromium/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
+        if path and Path(path).is_file():
+            return path
 
 
 @pytest.fixture(scope="module")
 def server(site):
     class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args): pass
+        def log_message(self, *args):
+            pass
+
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown(); httpd.server_close()
+    httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(scope="module")
 def browser():
     path = chromium()
-    if not path: pytest.skip("Chromium is not installed (Debian: apt-get install -y chromium; .ci/run does it)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    if not path:
+        pytest.skip("Chromium is not installed (Debian: apt-get install -y chromium; .ci/run does it)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
+    )
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=path, headless=True)
         yield b
@@ -189,8 +229,10 @@ def artifacts(tmp_path_factory):
 def fetch(url):
     "(HTTP status, ids in the page) of a URL on the test server."
     try:
-        with urllib.request.urlopen(url) as r: text, status = r.read().decode("utf-8", "replace"), r.status
-    except urllib.error.HTTPError as e: return e.code, frozenset()
+        with urllib.request.urlopen(url) as r:
+            text, status = r.read().decode("utf-8", "replace"), r.status
+    except urllib.error.HTTPError as e:
+        return e.code, frozenset()
     return status, frozenset(html.unescape(i) for i in re.findall(r'\bid="([^"]+)"', text))
 
 
@@ -212,11 +254,15 @@ def test_page_renders_in_chromium(site, server, browser, artifacts, nb, capsys):
     page_rel, expect = PAGES[nb], Expect(nb)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     problems, external = [], []
-    context.route(lambda url: not url.startswith((server, "data:", "about:", "blob:")),
-                  lambda route: (external.append(route.request.url), route.abort()))
+    context.route(
+        lambda url: not url.startswith((server, "data:", "about:", "blob:")),
+        lambda route: (external.append(route.request.url), route.abort()),
+    )
     page = context.new_page()
     page.set_default_timeout(120_000)  # a guard against a hang, not a speed check
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text} {m.location.get('url', '')}"))
+    page.on(
+        "console", lambda m: m.type == "error" and problems.append(f"console: {m.text} {m.location.get('url', '')}")
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
@@ -231,7 +277,8 @@ def test_page_renders_in_chromium(site, server, browser, artifacts, nb, capsys):
         assert page.evaluate("document.images.length") >= expect.images
 
         typeset = page.evaluate("MathJax.Hub.getAllJax().length")
-        if expect.math: assert typeset > 0, "the page has TeX but MathJax typeset none"
+        if expect.math:
+            assert typeset > 0, "the page has TeX but MathJax typeset none"
         assert page.evaluate(FAILED_MATH) == [], "formulas MathJax could not typeset"
         assert page.evaluate(RAW_TEX) == [], "TeX left untypeset in the text"
 
@@ -239,13 +286,18 @@ def test_page_renders_in_chromium(site, server, browser, artifacts, nb, capsys):
         ids = set(page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
         bad = []
         for href in sorted(set(page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"))):
-            if not href.startswith(server): continue
+            if not href.startswith(server):
+                continue
             url, _, frag = href.partition("#")
             frag = urllib.parse.unquote(frag)
-            if url == here: status, target_ids = 200, ids
-            else: status, target_ids = fetch(url)
-            if status != 200: bad.append(f"{href}: HTTP {status}")
-            elif frag and frag not in target_ids: bad.append(f"{href}: no #{frag} there")
+            if url == here:
+                status, target_ids = 200, ids
+            else:
+                status, target_ids = fetch(url)
+            if status != 200:
+                bad.append(f"{href}: HTTP {status}")
+            elif frag and frag not in target_ids:
+                bad.append(f"{href}: no #{frag} there")
         assert not bad, "internal links that do not resolve:\n" + "\n".join(bad)
 
         if page_rel in SCREENSHOT_PAGES:
@@ -254,8 +306,10 @@ def test_page_renders_in_chromium(site, server, browser, artifacts, nb, capsys):
             for what, selector in (("definition", ".jp-OutputArea-output h3[id]"), ("figure", "main img")):
                 target = page.locator(selector).first
                 if target.count():
-                    target.scroll_into_view_if_needed(); page.evaluate("window.scrollBy(0, -150)")
+                    target.scroll_into_view_if_needed()
+                    page.evaluate("window.scrollBy(0, -150)")
                     page.screenshot(path=artifacts / f"{stem}-{what}.png")
-            with capsys.disabled(): print(f"\n[docs] screenshots of {page_rel} in {artifacts}")
+            with capsys.disabled():
+                print(f"\n[docs] screenshots of {page_rel} in {artifacts}")
     finally:
         context.close()

@@ -1,5 +1,6 @@
 """A GAN is a run: killed with SIGKILL it resumes to the very weights of an uninterrupted run, and every experiment that
 needs its samples reuses it instead of training it again."""
+
 import json
 import subprocess
 import sys
@@ -10,23 +11,34 @@ from conftest import kdfidelity_env, kill_repeatedly, run_cli
 # Long enough to be killed several times (30 generator steps, a checkpoint every 3), small enough for seconds in all.
 _TRAIN_GAN = """
 import sys
-from kdfidelity.experiments import DataSpec, GanSpec, ResultsStore, run_spec
 from kdfidelity.gan import GanConfig
+from kdfidelity.gan_runs import GanSpec
+from kdfidelity.specs import DataSpec, run_spec
+from kdfidelity.workspace import Workspace
 spec = GanSpec(DataSpec("digits", size=64), GanConfig(iterations=30, batch_size=16, n_dis=2, z_dim=16, g_width=16,
                                                       d_width=16, log_every=3, seed=5))
 print(spec.run_id, flush=True)
-run_spec(spec, ResultsStore(sys.argv[1]), progress=False)
+run_spec(spec, Workspace.from_settings(results_dir=sys.argv[1], progress=False))
 """
 
 
 def _train(results: Path, tmp_path: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", _TRAIN_GAN, str(results)], cwd=tmp_path, env=kdfidelity_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _TRAIN_GAN, str(results)],
+        cwd=tmp_path,
+        env=kdfidelity_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _history(run_dir: Path) -> list[dict]:
     "The GAN's log without its wall times."
-    return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    return [
+        {k: v for k, v in json.loads(line).items() if k != "seconds"}
+        for line in (run_dir / "history.jsonl").read_text().splitlines()
+    ]
 
 
 def test_gan_run_killed_with_sigkill_resumes_to_identical_weights(tmp_path):
@@ -38,8 +50,9 @@ def test_gan_run_killed_with_sigkill_resumes_to_identical_weights(tmp_path):
 
     killed = tmp_path / "killed"
     checkpoint = killed / "runs" / run_id / "checkpoint.pt"
-    kills = kill_repeatedly(lambda: _train(killed, tmp_path), checkpoint, killed / "runs" / run_id / "final.json",
-                            attempts=8, max_delay=0.6)
+    kills = kill_repeatedly(
+        lambda: _train(killed, tmp_path), checkpoint, killed / "runs" / run_id / "final.json", attempts=8, max_delay=0.6
+    )
     assert kills >= 2, "the GAN finished too fast to be interrupted; the test proves nothing"
 
     last = _train(killed, tmp_path)

@@ -1,5 +1,6 @@
 """A loss plane is a run: killed with SIGKILL while its grid is being evaluated, it resumes to the very values of an
 uninterrupted evaluation."""
+
 import json
 import subprocess
 import sys
@@ -11,21 +12,33 @@ from conftest import kdfidelity_env, kill_repeatedly
 # 24 x 24 points on 64 examples: seconds of evaluation, checkpointed after every point, long enough to be killed often.
 _PLANE = """
 import sys
-from kdfidelity.experiments import DataSpec, PlaneSpec, ResultsStore, RunSpec, run_spec
+from kdfidelity.plane_runs import PlaneSpec
+from kdfidelity.runs import RunSpec
+from kdfidelity.specs import DataSpec, run_spec
+from kdfidelity.workspace import Workspace
 from kdfidelity.train import TrainConfig
 config = TrainConfig(epochs=1, batch_size=32, augmentation="baseline", eval_every=1)
 teacher = RunSpec("lenet5", (DataSpec("digits", size=100),), DataSpec("digits", "test"), config, seed=1)
-student = RunSpec("lenet5", (DataSpec("digits", size=100),), DataSpec("digits", "test"), config, teachers=(teacher,), init=0.25)
+student = RunSpec(
+    "lenet5", (DataSpec("digits", size=100),), DataSpec("digits", "test"), config, teachers=(teacher,), init=0.25
+)
 plane = PlaneSpec(student, points=24, examples=64)
 print(plane.run_id, flush=True)
-store = ResultsStore(sys.argv[1])
-for spec in (teacher, student, plane): run_spec(spec, store, progress=False)
+ws = Workspace.from_settings(results_dir=sys.argv[1], progress=False)
+for spec in (teacher, student, plane):
+    run_spec(spec, ws)
 """
 
 
 def _evaluate(results: Path, tmp_path: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", _PLANE, str(results)], cwd=tmp_path, env=kdfidelity_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _PLANE, str(results)],
+        cwd=tmp_path,
+        env=kdfidelity_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_loss_plane_killed_with_sigkill_resumes_to_identical_values(tmp_path):

@@ -1,4 +1,5 @@
 """Runs survive kill -9 at any moment, and several processes share one results directory without doing work twice."""
+
 import json
 import random
 import signal
@@ -14,13 +15,19 @@ from conftest import kdfidelity_command, kdfidelity_env, run_cli
 
 def _finals(results: Path) -> dict:
     "run id -> final metrics, for every finished run under `results`."
-    return {d.name: json.loads((d / "final.json").read_text())
-            for d in (results / "runs").iterdir() if (d / "final.json").exists()}
+    return {
+        d.name: json.loads((d / "final.json").read_text())
+        for d in (results / "runs").iterdir()
+        if (d / "final.json").exists()
+    }
 
 
 def _independent_scores(results: Path) -> dict:
     "(student, twin) -> the twin's score against the student's teacher, for every stored independent score."
-    return {(f.parent.parent.name, f.stem): json.loads(f.read_text()) for f in (results / "runs").glob("*/independent/*.json")}
+    return {
+        (f.parent.parent.name, f.stem): json.loads(f.read_text())
+        for f in (results / "runs").glob("*/independent/*.json")
+    }
 
 
 def _weights(results: Path) -> dict:
@@ -28,15 +35,22 @@ def _weights(results: Path) -> dict:
 
 
 def _start(tmp_path: Path, experiment: str) -> subprocess.Popen:
-    return subprocess.Popen([*kdfidelity_command(), "run", experiment, "--scale", "smoke"], cwd=tmp_path,
-                            env=kdfidelity_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [*kdfidelity_command(), "run", experiment, "--scale", "smoke"],
+        cwd=tmp_path,
+        env=kdfidelity_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for_training(results: Path, proc: subprocess.Popen, timeout=120.0) -> bool:
     "Wait until some run has a checkpoint (training is under way); False if the process ended first."
     deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
-        if any((results / "runs").glob("*/checkpoint.pt")): return True
+        if any((results / "runs").glob("*/checkpoint.pt")):
+            return True
         time.sleep(0.02)
     return False
 
@@ -45,7 +59,8 @@ def _wait_for_training(results: Path, proc: subprocess.Popen, timeout=120.0) -> 
 @pytest.mark.parametrize("experiment", ["fig2", "fig3", "fig4", "fig1"])
 def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path, experiment):
     reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
-    reference_dir.mkdir(); killed_dir.mkdir()
+    reference_dir.mkdir()
+    killed_dir.mkdir()
     reference = run_cli(["run", experiment, "--scale", "smoke"], reference_dir)
     assert reference.returncode == 0, reference.stdout + reference.stderr
 
@@ -53,10 +68,12 @@ def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path, ex
     for attempt in range(4):
         proc = _start(killed_dir, experiment)
         if not _wait_for_training(killed_dir / "results", proc):
-            proc.communicate(); break  # it finished before training began: nothing left to interrupt
+            proc.communicate()
+            break  # it finished before training began: nothing left to interrupt
         time.sleep(rng.uniform(0.0, 1.5))
         if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL); kills += 1
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
         proc.communicate()
     assert kills >= 2, "the smoke run finished too fast to be interrupted; the test proves nothing"
 
@@ -88,10 +105,30 @@ sys.exit(cli.main(sys.argv[4:]))
 
 def _start_together(tmp_path: Path, parties: int) -> list[subprocess.Popen]:
     "`parties` processes running `kdfidelity run fig2 --scale smoke` from the same moment on, imports already paid."
-    barrier = tmp_path / "barrier"; barrier.mkdir()
-    return [subprocess.Popen([sys.executable, "-c", _AFTER_BARRIER, str(barrier), str(i), str(parties),
-                              "run", "fig2", "--scale", "smoke"], cwd=tmp_path, env=kdfidelity_env(tmp_path),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(parties)]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _AFTER_BARRIER,
+                str(barrier),
+                str(i),
+                str(parties),
+                "run",
+                "fig2",
+                "--scale",
+                "smoke",
+            ],
+            cwd=tmp_path,
+            env=kdfidelity_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(parties)
+    ]
 
 
 def test_two_processes_run_every_run_exactly_once(tmp_path):

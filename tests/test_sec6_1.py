@@ -1,5 +1,6 @@
 """Figure 5 is drawn from other experiments' runs and trains none of its own; Figure 4's grid reruns as a no-op and
 refuses in one line data too small for its halves."""
+
 from pathlib import Path
 
 from conftest import run_cli
@@ -17,7 +18,9 @@ def test_fig5_trains_nothing_and_says_what_is_missing(tmp_path):
     status = run_cli(["status", "fig5"], tmp_path)
     assert status.returncode == 0, status.stderr
     assert "fig5 at scale smoke: 0 done, 0 partial, " in status.stdout
-    assert "drawn from fig1, fig4, fig5_augmentation" in status.stdout and "not registered" not in status.stdout, status.stdout
+    assert "drawn from fig1, fig4, fig5_augmentation" in status.stdout and "not registered" not in status.stdout, (
+        status.stdout
+    )
 
     empty = run_cli(["plot", "fig5"], tmp_path)
     assert empty.returncode == 2 and empty.stderr.count("\n") == 1, empty.stdout + empty.stderr
@@ -32,7 +35,9 @@ def test_fig5_trains_nothing_and_says_what_is_missing(tmp_path):
     before = _run_dirs(tmp_path / "results")
     fig5 = run_cli(["run", "fig5"], tmp_path)
     assert fig5.returncode == 0, fig5.stdout + fig5.stderr
-    assert "fig5 trains nothing of its own: it is drawn from the results of fig1, fig4, fig5_augmentation" in fig5.stdout
+    assert (
+        "fig5 trains nothing of its own: it is drawn from the results of fig1, fig4, fig5_augmentation" in fig5.stdout
+    )
     assert "fig5 at scale smoke: 0 run(s) trained now, 0 already done" in fig5.stdout
     assert _run_dirs(tmp_path / "results") == before  # not one run added, not even a claim
     out = tmp_path / "results" / "fig5" / "smoke"
@@ -50,5 +55,7 @@ def test_fig4_on_a_train_split_too_small_for_its_halves_is_refused_in_one_line(t
     out = run_cli(["run", "fig4", "--scale", "cpu"], tmp_path)
     assert out.returncode == 2, out.stdout + out.stderr
     errors = [line for line in out.stderr.splitlines() if not line.startswith("kdfidelity: warning: ")]
-    assert errors == ["kdfidelity: error: cifar100/train part 1/2[2500] asks for 2500 examples but the data has only 50"], out.stderr
+    assert errors == [
+        "kdfidelity: error: cifar100/train part 1/2[2500] asks for 2500 examples but the data has only 50"
+    ], out.stderr
     assert not (tmp_path / "results" / "runs").exists()  # refused before any run was claimed

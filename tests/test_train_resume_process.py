@@ -1,4 +1,5 @@
 """A run interrupted in one process and resumed in another gives exactly the result of an uninterrupted run (CPU)."""
+
 import json
 import subprocess
 import sys
@@ -29,15 +30,21 @@ SCRIPT = textwrap.dedent("""
                  checkpoint_path=None if mode == "straight" else checkpoint, checkpoint_every=1)
     torch.save(result.model.state_dict(), out + ".pt")
     history = [{k: v for k, v in r.items() if k != "seconds"} for r in result.history]
-    json.dump({"history": history, "final": result.final, "resumed_from": result.resumed_from}, open(out + ".json", "w"))
+    json.dump(
+        {"history": history, "final": result.final, "resumed_from": result.resumed_from}, open(out + ".json", "w")
+    )
 """)
 
 
 def _run(tmp_path: Path, mode: str, name: str) -> subprocess.CompletedProcess:
     script = tmp_path / "train_run.py"
     script.write_text(SCRIPT)
-    return subprocess.run([sys.executable, str(script), mode, str(tmp_path / "checkpoint.pt"), str(tmp_path / name)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(script), mode, str(tmp_path / "checkpoint.pt"), str(tmp_path / name)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_resume_in_a_new_process_is_exact(tmp_path):

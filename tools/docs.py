@@ -11,6 +11,7 @@
    ids as Quarto makes them (so nbdev's links resolve), links to the hosted docs made relative, and MathJax from the
    `jupyter-server-mathjax` package: the site works from disk or any static server, with no network.
 """
+
 import argparse, html, os, re, shutil, sys, time
 from pathlib import Path
 
@@ -114,7 +115,8 @@ body.kdf-page { margin: 0; padding: 0; background: #fff; overflow-x: hidden; }
 .jp-RenderedHTMLCommon pre code { background: none; padding: 0; }
 .jp-OutputArea-output pre { white-space: pre; overflow-x: auto; }
 .jp-CodeCell .jp-Cell-inputWrapper .jp-InputArea-editor { background: #f6f8fa; border: 1px solid #e3e8ee; }
-.jp-CodeCell .jp-InputArea-editor .highlight pre { padding: .45rem .7rem !important; white-space: pre; overflow-x: auto; }
+.jp-CodeCell .jp-InputArea-editor .highlight pre { padding: .45rem .7rem !important; white-space: pre;
+  overflow-x: auto; }
 .jp-OutputArea-output { overflow-x: auto; }
 .jp-OutputArea-output.jp-RenderedText { padding-left: .7rem; }
 .jp-CodeCell { margin: .4rem 0 .8rem; }
@@ -133,28 +135,37 @@ details.kdf-fold > summary { cursor: pointer; color: #555; font-size: .9rem; mar
 """
 
 
-def log(msg): print(f"[docs] {msg}", flush=True)
+def log(msg):
+    print(f"[docs] {msg}", flush=True)
 
 
 # ---- the sidebar: nbs/sidebar.yml, in Quarto's format ----
 
+
 def read_sidebar(path: Path):
     "The sidebar: [(section or None, [notebook paths relative to nbs/])] in the file's order, and {path: label}."
     import yaml
-    if not path.exists(): sys.exit(f"docs: {path} is missing; it lists the notebooks in the sidebar, in chapter order.")
+
+    if not path.exists():
+        sys.exit(f"docs: {path} is missing; it lists the notebooks in the sidebar, in chapter order.")
     contents = (yaml.safe_load(path.read_text()) or {}).get("website", {}).get("sidebar", {}).get("contents", [])
     groups, labels = [(None, [])], {}
+
     def walk(items):
         for item in items:
-            if isinstance(item, str): groups[-1][1].append(item)
+            if isinstance(item, str):
+                groups[-1][1].append(item)
             elif isinstance(item, dict) and "contents" in item:
                 groups.append((item.get("section") or item.get("text") or "", []))
                 walk(item["contents"])
                 groups.append((None, []))
             elif isinstance(item, dict) and "href" in item:
                 groups[-1][1].append(item["href"])
-                if item.get("text"): labels[item["href"]] = str(item["text"])
-            else: sys.exit(f"docs: {path}: cannot read sidebar entry {item!r}")
+                if item.get("text"):
+                    labels[item["href"]] = str(item["text"])
+            else:
+                sys.exit(f"docs: {path}: cannot read sidebar entry {item!r}")
+
     walk(contents)
     return [(s, items) for s, items in groups if items], labels
 
@@ -162,21 +173,29 @@ def read_sidebar(path: Path):
 def notebooks(nbs: Path):
     "Every notebook nbdev documents (the files nbdev-proc-nbs processes), relative to nbs/."
     skip = re.compile(r"^[_.]")
-    return sorted(p.relative_to(nbs).as_posix() for p in nbs.rglob("*.ipynb")
-                  if not any(skip.match(part) for part in p.relative_to(nbs).parts))
+    return sorted(
+        p.relative_to(nbs).as_posix()
+        for p in nbs.rglob("*.ipynb")
+        if not any(skip.match(part) for part in p.relative_to(nbs).parts)
+    )
 
 
 # ---- step 1: nbdev's processing ----
 
+
 def process(workers: int, force: bool) -> Path:
     from nbdev.serve import proc_nbs
+
     cfg = get_config()
-    try: return Path(proc_nbs(str(cfg.nbs_path), n_workers=workers, force=force))
+    try:
+        return Path(proc_nbs(str(cfg.nbs_path), n_workers=workers, force=force))
     except Exception as e:
-        sys.exit(f"docs: nbdev could not process the notebooks (nbdev-docs would fail the same way):\n{e}\n"
-                 "nbdev runs every export cell, every cell that imports something, and every show_doc cell, in order, "
-                 "to render the definitions. A cell that imports and also uses names from cells nbdev does not run "
-                 "fails here: move its imports into a cell of their own (nbdev FAQ).")
+        sys.exit(
+            f"docs: nbdev could not process the notebooks (nbdev-docs would fail the same way):\n{e}\n"
+            "nbdev runs every export cell, every cell that imports something, and every show_doc cell, in order, "
+            "to render the definitions. A cell that imports and also uses names from cells nbdev does not run "
+            "fails here: move its imports into a cell of their own (nbdev FAQ)."
+        )
 
 
 # ---- step 2: one page per processed notebook ----
@@ -189,24 +208,31 @@ def pandoc_attrs(text: str) -> str:
     "Pandoc attributes `{.cls #id key=\"v\"}` as HTML attributes."
     classes, out = [], []
     for m in re.finditer(r'([.#])([\w-]+)|([\w-]+)=("[^"]*"|\S+)', text):
-        if m[1] == ".": classes.append(m[2])
-        elif m[1] == "#": out.append(f'id="{html.escape(m[2])}"')
-        else: out.append(f'{m[3]}="{html.escape(m[4].strip(chr(34)))}"')
-    if classes: out.insert(0, f'class="{" ".join(classes)}"')
+        if m[1] == ".":
+            classes.append(m[2])
+        elif m[1] == "#":
+            out.append(f'id="{html.escape(m[2])}"')
+        else:
+            out.append(f'{m[3]}="{html.escape(m[4].strip(chr(34)))}"')
+    if classes:
+        out.insert(0, f'class="{" ".join(classes)}"')
     return " ".join(out)
 
 
 def pandoc_links(md: str) -> str:
     "Links with pandoc attributes (`[source](url){target=...}`, as show_doc writes them) as HTML links."
+
     def sub(m):
         cls = ' class="kdf-source"' if m[1] == "source" else ""
         return f'<a href="{html.escape(m[2])}"{cls} {pandoc_attrs(m[3])}>{html.escape(m[1])}</a>'
+
     return PANDOC_LINK.sub(sub, md)
 
 
 def front_matter(nb):
     "The YAML front matter nbdev's FrontmatterProc puts in the first raw cell, removed from the notebook."
     import yaml
+
     for i, cell in enumerate(nb.cells):
         src = cell.source.strip()
         if cell.cell_type == "raw" and src.startswith("---") and src.endswith("---"):
@@ -219,26 +245,33 @@ def quarto_cells(nb):
     "Apply the Quarto cell options nbdev leaves in code cells (and strip them), as Quarto would."
     cells, known = [], {"cell_type", "id", "metadata", "source", "outputs", "execution_count", "attachments"}
     for cell in nb.cells:
-        for key in set(cell) - known: del cell[key]  # nbdev's own marks (has_sd), not nbformat's
+        for key in set(cell) - known:
+            del cell[key]  # nbdev's own marks (has_sd), not nbformat's
         cell.metadata.pop("execution", None)  # nbdev's timings, in a form nbformat's schema refuses
         if cell.cell_type == "markdown":
             cell.source = pandoc_links(cell.source)
-            if not re.sub(r"<!--.*?-->", "", cell.source, flags=re.S).strip(): continue  # nbdev's "do not edit" note
+            if not re.sub(r"<!--.*?-->", "", cell.source, flags=re.S).strip():
+                continue  # nbdev's "do not edit" note
         if cell.cell_type == "code":
             lines, opts = cell.source.splitlines(), {}
             while lines and (m := DIRECTIVE.match(lines[0])):
-                opts[m[1]] = (m[2] or "true").strip().strip("'\"").lower(); lines.pop(0)
+                opts[m[1]] = (m[2] or "true").strip().strip("'\"").lower()
+                lines.pop(0)
             cell.source = "\n".join(lines).strip("\n")
-            if opts.get("include") == "false": continue
-            if opts.get("output") == "false": cell.outputs = []
+            if opts.get("include") == "false":
+                continue
+            if opts.get("output") == "false":
+                cell.outputs = []
             if opts.get("echo") == "false" or not cell.source.strip():
                 cell.metadata.setdefault("transient", {})["remove_source"] = True
             if opts.get("code-fold") in ("true", "show"):
                 cell.metadata.setdefault("tags", []).append("kdf-fold-" + opts["code-fold"])
             for out in cell.get("outputs", []):
                 md = out.get("data", {}).get("text/markdown")
-                if md is not None: out.data["text/markdown"] = pandoc_links("".join(md) if isinstance(md, list) else md)
-            if cell.metadata.get("transient", {}).get("remove_source") and not cell.get("outputs"): continue
+                if md is not None:
+                    out.data["text/markdown"] = pandoc_links("".join(md) if isinstance(md, list) else md)
+            if cell.metadata.get("transient", {}).get("remove_source") and not cell.get("outputs"):
+                continue
         cells.append(cell)
     nb.cells = cells
     nb.metadata.pop("widgets", None)  # no widget manager offline; nbdev only adds it when ipywidgets is installed
@@ -262,42 +295,56 @@ def rewrite_html(page_html: str, page: str, doc_url: str, out_names: dict) -> st
 
     def heading(m):
         inner = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", m[3], flags=re.S)
-        if 'class="kdf-title"' in m[0]: return m[0]
+        if 'class="kdf-title"' in m[0]:
+            return m[0]
         base = pandoc_id(html.unescape(re.sub(r"<[^>]+>", " ", inner)))
-        n = seen.get(base, 0); seen[base] = n + 1
+        n = seen.get(base, 0)
+        seen[base] = n + 1
         hid = base if n == 0 else f"{base}-{n}"
         return f'<h{m[1]} id="{hid}">{inner}<a class="anchor-link" href="#{hid}">¶</a></h{m[1]}>'
+
     body = HEADING.sub(heading, body)
 
     def href(m):
         target = html.unescape(m[2])
         path, _, frag = target.partition("#")
         site = None
-        if doc_url and path.startswith(doc_url): site = path[len(doc_url):] or "index.html"
+        if doc_url and path.startswith(doc_url):
+            site = path[len(doc_url) :] or "index.html"
         elif path.endswith(".ipynb") and not re.match(r"^[a-z][a-z0-9+.-]*:", path):
             site = os.path.normpath(os.path.join(page_dir, path))
-        if site is None: return m[0]
+        if site is None:
+            return m[0]
         site = out_names.get(site, site)
-        if site == page: new = f"#{frag}" if frag else os.path.basename(page)
-        else: new = os.path.relpath(site, page_dir or ".") + (f"#{frag}" if frag else "")
+        if site == page:
+            new = f"#{frag}" if frag else os.path.basename(page)
+        else:
+            new = os.path.relpath(site, page_dir or ".") + (f"#{frag}" if frag else "")
         return m[1] + html.escape(new) + m[3]
+
     body = HREF.sub(href, body)
     page_html = head + sep + body
-    if "celltag_kdf-fold-" in page_html: page_html = fold_exported_source(page_html)
+    if "celltag_kdf-fold-" in page_html:
+        page_html = fold_exported_source(page_html)
     return page_html
 
 
 def fold_exported_source(page_html: str) -> str:
     "Cells with `#| code-fold` (nbdev's `#| exports` cells): their source in a <details>, open for `show`."
     from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(page_html, "html.parser")
     for cell in soup.select(".jp-CodeCell[class*='celltag_kdf-fold-']"):
         wrapper = cell.select_one(".jp-Cell-inputWrapper")
-        if wrapper is None: continue
+        if wrapper is None:
+            continue
         details = soup.new_tag("details", attrs={"class": "kdf-fold"})
-        if "celltag_kdf-fold-show" in cell["class"]: details["open"] = ""
-        summary = soup.new_tag("summary"); summary.string = "Exported source"
-        wrapper.wrap(details); details.insert(0, summary)
+        if "celltag_kdf-fold-show" in cell["class"]:
+            details["open"] = ""
+        summary = soup.new_tag("summary")
+        summary.string = "Exported source"
+        wrapper.wrap(details)
+        details.insert(0, summary)
     return str(soup)
 
 
@@ -305,9 +352,11 @@ def sidebar_html(groups, titles, out_names, page, brand, repo):
     page_dir = os.path.dirname(page)
     rel = lambda target: os.path.relpath(target, page_dir or ".")
     parts = [f'<a class="kdf-brand" href="{rel("index.html")}">{html.escape(brand)}</a>']
-    if repo: parts.append(f'<a class="kdf-repo" href="{html.escape(repo)}">{html.escape(repo.split("://")[-1])}</a>')
+    if repo:
+        parts.append(f'<a class="kdf-repo" href="{html.escape(repo)}">{html.escape(repo.split("://")[-1])}</a>')
     for section, items in groups:
-        if section: parts.append(f'<div class="kdf-section">{html.escape(section)}</div>')
+        if section:
+            parts.append(f'<div class="kdf-section">{html.escape(section)}</div>')
         parts.append("<ul>")
         for nb in items:
             target = out_names[nb]
@@ -320,12 +369,14 @@ def sidebar_html(groups, titles, out_names, page, brand, repo):
 def inline_markdown(text: str) -> str:
     "A line of Markdown (a page's description) as inline HTML, as Quarto renders it."
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
     out = markdown2html_mistune(text).strip()
     return out[3:-4] if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1 else out
 
 
 def output_name(nb_rel: str, fm: dict) -> str:
     from nbdev.config import nbpath2html
+
     default = nbpath2html(nb_rel).as_posix()
     return (Path(default).parent / fm["output-file"]).as_posix() if fm.get("output-file") else default
 
@@ -344,10 +395,19 @@ def build(out: Path, workers: int, force: bool):
     every = notebooks(nbs)
     missing, unknown = sorted(set(every) - set(listed)), sorted(set(listed) - set(every))
     if missing or unknown or len(listed) != len(set(listed)):
-        sys.exit("docs: nbs/sidebar.yml must list every notebook once, in chapter order: "
-                 + "; ".join(filter(None, [missing and f"not listed: {', '.join(missing)}",
-                                           unknown and f"no such notebook: {', '.join(unknown)}",
-                                           len(listed) != len(set(listed)) and "some are listed twice"])))
+        sys.exit(
+            "docs: nbs/sidebar.yml must list every notebook once, in chapter order: "
+            + "; ".join(
+                filter(
+                    None,
+                    [
+                        missing and f"not listed: {', '.join(missing)}",
+                        unknown and f"no such notebook: {', '.join(unknown)}",
+                        len(listed) != len(set(listed)) and "some are listed twice",
+                    ],
+                )
+            )
+        )
     log(f"nbdev-proc-nbs: processing {len(every)} notebooks into _proc/ ({workers} workers)")
     cache = process(workers, force)
     t1 = time.time()
@@ -360,23 +420,36 @@ def build(out: Path, workers: int, force: bool):
     titles = {k: str(fm.get("title") or Path(k).stem) for k, (_, fm) in pages.items()}
     out_names = {k: output_name(k, fm) for k, (_, fm) in pages.items()}
 
-    if out.exists(): shutil.rmtree(out)
+    if out.exists():
+        shutil.rmtree(out)
     out.mkdir(parents=True)
-    exporter = HTMLExporter(template_name="lab", template_file="kdfidelity.html.j2",
-                            extra_loaders=[DictLoader({"kdfidelity.html.j2": TEMPLATE})],
-                            exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="kdfidelity.html.j2",
+        extra_loaders=[DictLoader({"kdfidelity.html.j2": TEMPLATE})],
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     brand, repo, doc_url = cfg.title or cfg.lib_name, cfg.git_url, cfg.doc_url
-    if doc_url and not doc_url.endswith("/"): doc_url += "/"
+    if doc_url and not doc_url.endswith("/"):
+        doc_url += "/"
     for nb_rel, (nb, fm) in pages.items():
         page = out_names[nb_rel]
         root = "../" * page.count("/")
         quarto_cells(nb)
         nb.metadata["title"] = titles[nb_rel] if titles[nb_rel] == brand else f"{titles[nb_rel]} – {brand}"
-        resources = {"kdf": dict(root=root, title=titles[nb_rel], description=str(fm.get("description") or ""),
-                                 description_html=inline_markdown(str(fm.get("description") or "")),
-                                 source=f"{nbs.name}/{nb_rel}", repo=repo,
-                                 sidebar=sidebar_html(groups, {**titles, **labels}, out_names, page, brand, repo)),
-                     "metadata": {"path": str(cache / Path(nb_rel).parent)}}
+        resources = {
+            "kdf": dict(
+                root=root,
+                title=titles[nb_rel],
+                description=str(fm.get("description") or ""),
+                description_html=inline_markdown(str(fm.get("description") or "")),
+                source=f"{nbs.name}/{nb_rel}",
+                repo=repo,
+                sidebar=sidebar_html(groups, {**titles, **labels}, out_names, page, brand, repo),
+            ),
+            "metadata": {"path": str(cache / Path(nb_rel).parent)},
+        }
         body, _ = exporter.from_notebook_node(nb, resources=resources)
         dest = out / page
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -384,12 +457,23 @@ def build(out: Path, workers: int, force: bool):
 
     for f in cache.rglob("*"):  # images and other files the notebooks refer to
         rel = f.relative_to(cache)
-        if f.is_file() and f.suffix not in (".ipynb", ".yml", ".yaml") and not any(p.startswith(".") for p in rel.parts):
-            (out / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, out / rel)
+        if (
+            f.is_file()
+            and f.suffix not in (".ipynb", ".yml", ".yaml")
+            and not any(p.startswith(".") for p in rel.parts)
+        ):
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, out / rel)
     mathjax = Path(jupyter_server_mathjax.__file__).parent / "static"
-    shutil.copytree(mathjax, out / "mathjax", ignore=lambda d, names: [n for n in names if Path(d).name == "localization" and n != "en"])
+    shutil.copytree(
+        mathjax,
+        out / "mathjax",
+        ignore=lambda d, names: [n for n in names if Path(d).name == "localization" and n != "en"],
+    )
     env = exporter.environment  # JupyterLab's stylesheets, which nbconvert would inline into every page, once
-    (out / "lab.css").write_text("".join(env.loader.get_source(env, f"static/{n}.css")[0] for n in ("index", "theme-light")))
+    (out / "lab.css").write_text(
+        "".join(env.loader.get_source(env, f"static/{n}.css")[0] for n in ("index", "theme-light"))
+    )
     (out / "site.css").write_text(CSS)
     (out / ".nojekyll").write_text("")
     log(f"wrote {len(pages)} pages to {out} (processing {t1 - t0:.0f}s, rendering {time.time() - t1:.0f}s)")
@@ -397,18 +481,22 @@ def build(out: Path, workers: int, force: bool):
 
 def get_config():
     from nbdev.config import get_config as nbdev_config
+
     return nbdev_config(ROOT)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, help="where to write the site (default: doc_path of [tool.nbdev], _docs/)")
-    ap.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4), help="notebooks nbdev processes at once")
+    ap.add_argument(
+        "--workers", type=int, default=min(os.cpu_count() or 1, 4), help="notebooks nbdev processes at once"
+    )
     ap.add_argument("--force", action="store_true", help="process every notebook again, ignoring _proc/'s cache")
     args = ap.parse_args(argv)
     os.chdir(ROOT)
     # Cells nbdev runs for the docs (exports, imports, show_doc) at the cheapest scale, without a display.
-    os.environ.setdefault("KDFIDELITY_SCALE", "smoke"); os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("KDFIDELITY_SCALE", "smoke")
+    os.environ.setdefault("MPLBACKEND", "Agg")
     build((args.out or Path(get_config().doc_path)).resolve(), max(args.workers, 1), args.force)
 
 

@@ -1,4 +1,5 @@
 """Write README.md from nbs/index.ipynb (prose, code and stored outputs), or with --check fail if it is out of step."""
+
 import re
 import sys
 from pathlib import Path
@@ -23,6 +24,8 @@ if __name__ == "__main__":
     readme, text = ROOT / "README.md", render()
     if "--check" in sys.argv[1:]:
         if not readme.exists() or readme.read_text() != text:
-            sys.exit("FAIL: README.md is out of step with nbs/index.ipynb; run `python tools/make_readme.py` and commit.")
+            sys.exit(
+                "FAIL: README.md is out of step with nbs/index.ipynb; run `python tools/make_readme.py` and commit."
+            )
     else:
         readme.write_text(text)

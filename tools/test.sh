@@ -21,6 +21,13 @@ if [ "$before" != "$after" ]; then
   echo "FAIL: nbdev-clean changed the notebooks above; run nbdev-clean and commit the result." >&2; exit 1
 fi
 
+echo "== ruff: cells and scripts formatted, lines of at most 120 characters, one statement per line"
+ruff format --check . || { echo "FAIL: run ruff format . (the notebooks are formatted in place) and commit" >&2; exit 1; }
+ruff check .
+
+echo "== one definition per exported notebook cell"
+python tools/check_cells.py
+
 echo "== README.md must be generated from nbs/index.ipynb"
 python tools/make_readme.py --check
 

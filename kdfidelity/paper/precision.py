@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..experiments import GridPoint, experiment
+from ..experiments import experiment, GridPoint
 from .sec4_1 import fig2_grid, fig2_student_variants
 from ..plots import plot_metric_bars
 from ..train import PRECISIONS
-
 
 # %% auto #0
 __all__ = ['precision_figure', 'precision_grid']
@@ -21,14 +20,21 @@ __all__ = ['precision_figure', 'precision_grid']
 # %% ../../nbs/paper/precision_bf16.ipynb #4836b5f8
 def precision_figure(results: pd.DataFrame):
     "Test agreement, KL and accuracy of students distilled in fp32 and in bf16."
-    return plot_metric_bars(results, "precision", ["agreement", "kl", "accuracy"], order=["fp32", "bf16"],
-                            title="Distillation in fp32 and in bf16")
-
+    return plot_metric_bars(
+        results,
+        "precision",
+        ["agreement", "kl", "accuracy"],
+        order=["fp32", "bf16"],
+        title="Distillation in fp32 and in bf16",
+    )
 
 # %% ../../nbs/paper/precision_bf16.ipynb #5d911fba
-@experiment("precision", "bf16 against fp32 distillation on Figure 2's teachers: the agreement and KL a lower precision costs",
-            "speed", figure=precision_figure)
+@experiment(
+    "precision",
+    "bf16 against fp32 distillation on Figure 2's teachers: the agreement and KL a lower precision costs",
+    "speed",
+    figure=precision_figure,
+)
 def precision_grid(scale: str) -> list[GridPoint]:
     "Figure 2's teachers, and each one's full-data student in every precision."
     return fig2_student_variants(scale, "precision", {precision: dict(precision=precision) for precision in PRECISIONS})
-

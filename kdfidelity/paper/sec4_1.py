@@ -12,10 +12,11 @@ import dataclasses
 import pandas as pd
 
 from ..data import TRAIN_SIZES
-from ..experiments import DataSpec, GridPoint, RunSpec, by_scale, experiment
+from ..experiments import by_scale, experiment, GridPoint
+from ..runs import RunSpec
+from ..specs import DataSpec
 from ..plots import plot_metric_bars, plot_metric_curves
 from ..train import TrainConfig
-
 
 # %% auto #0
 __all__ = ['FIG2_TEACHER', 'FIG2_STUDENT', 'FIG2_SGD', 'fig2_presets', 'fig2_figure', 'fig2_grid', 'fig2_optimizer_figure',
@@ -25,79 +26,158 @@ __all__ = ['FIG2_TEACHER', 'FIG2_STUDENT', 'FIG2_SGD', 'fig2_presets', 'fig2_fig
 def fig2_presets(scale: str) -> dict:
     "Figure 2's sizes at `scale`: data, teacher subset and epochs, student epochs, trials and distillation sets."
     emnist = [[("mnist", None), ("emnist", round(f * TRAIN_SIZES["emnist"]))] for f in (0.25, 0.5, 1.0)]
-    return by_scale(scale,
-        smoke=dict(data="digits", teacher_size=100, teacher_epochs=3, student_epochs=2, trials=2,
-                   sources=[[("digits", 500)], [("digits", None)]], eval_every=1),
-        cpu=dict(data="digits", teacher_size=200, teacher_epochs=100, student_epochs=30, trials=3,
-                 sources=[[("digits", 360)], [("digits", 720)], [("digits", None)]], eval_every=10),
-        paper=dict(data="mnist", teacher_size=200, teacher_epochs=100, student_epochs=20, trials=3, eval_every=5,
-                   sources=[[("mnist", None)], *emnist]))
-
+    return by_scale(
+        scale,
+        smoke=dict(
+            data="digits",
+            teacher_size=100,
+            teacher_epochs=3,
+            student_epochs=2,
+            trials=2,
+            sources=[[("digits", 500)], [("digits", None)]],
+            eval_every=1,
+        ),
+        cpu=dict(
+            data="digits",
+            teacher_size=200,
+            teacher_epochs=100,
+            student_epochs=30,
+            trials=3,
+            sources=[[("digits", 360)], [("digits", 720)], [("digits", None)]],
+            eval_every=10,
+        ),
+        paper=dict(
+            data="mnist",
+            teacher_size=200,
+            teacher_epochs=100,
+            student_epochs=20,
+            trials=3,
+            eval_every=5,
+            sources=[[("mnist", None)], *emnist],
+        ),
+    )
 
 # %% ../../nbs/paper/sec4_1_lenet_mnist.ipynb #1cbd10f9
-FIG2_TEACHER = TrainConfig(epochs=100, batch_size=32, optimizer="adam", lr=1e-3, weight_decay=0.0,
-                           augmentation="none", eval_every=10)
-FIG2_STUDENT = TrainConfig(epochs=20, batch_size=128, optimizer="adam", lr=1e-3, weight_decay=0.0, tau=4.0, alpha=0.0,
-                           augmentation="none", eval_every=5)
-
+FIG2_TEACHER = TrainConfig(
+    epochs=100, batch_size=32, optimizer="adam", lr=1e-3, weight_decay=0.0, augmentation="none", eval_every=10
+)
+FIG2_STUDENT = TrainConfig(
+    epochs=20,
+    batch_size=128,
+    optimizer="adam",
+    lr=1e-3,
+    weight_decay=0.0,
+    tau=4.0,
+    alpha=0.0,
+    augmentation="none",
+    eval_every=5,
+)
 
 # %% ../../nbs/paper/sec4_1_lenet_mnist.ipynb #e24c9d8e
 def fig2_figure(results: pd.DataFrame):
     "Figure 2: student and teacher test accuracy, test agreement and train agreement against the distillation-set size."
-    return plot_metric_curves(results, "distill_size", ["accuracy", "agreement", "train_agreement"],
-                              teacher_metrics={"accuracy": "teacher_accuracy"}, log_x=True,
-                              title="LeNet-5 self-distillation (Figure 2)")
-
+    return plot_metric_curves(
+        results,
+        "distill_size",
+        ["accuracy", "agreement", "train_agreement"],
+        teacher_metrics={"accuracy": "teacher_accuracy"},
+        log_x=True,
+        title="LeNet-5 self-distillation (Figure 2)",
+    )
 
 # %% ../../nbs/paper/sec4_1_lenet_mnist.ipynb #a1cc4e1c
 def _planned_size(sources) -> int:
     "The number of distillation examples a list of (dataset, size) sources adds up to."
     return sum(size if size is not None else TRAIN_SIZES[name] for name, size in sources)
 
-@experiment("fig2", "LeNet-5 self-distillation on MNIST: fidelity rises with the distillation set (Figure 2)", "4.1",
-            figure=fig2_figure)
+# %% ../../nbs/paper/sec4_1_lenet_mnist.ipynb #16694b5d
+@experiment(
+    "fig2",
+    "LeNet-5 self-distillation on MNIST: fidelity rises with the distillation set (Figure 2)",
+    "4.1",
+    figure=fig2_figure,
+)
 def fig2_grid(scale: str) -> list[GridPoint]:
     "Per trial: a LeNet-5 teacher on a 200-image subset, and one LeNet-5 student per distillation set."
     p = fig2_presets(scale)
     points = []
     for trial in range(p["trials"]):
-        teacher = RunSpec("lenet5", (DataSpec(p["data"], size=p["teacher_size"], seed=trial),), DataSpec(p["data"], "test"),
-                          dataclasses.replace(FIG2_TEACHER, epochs=p["teacher_epochs"], seed=trial,
-                                              eval_every=min(p["eval_every"], p["teacher_epochs"])), seed=trial)
+        teacher = RunSpec(
+            "lenet5",
+            (DataSpec(p["data"], size=p["teacher_size"], seed=trial),),
+            DataSpec(p["data"], "test"),
+            dataclasses.replace(
+                FIG2_TEACHER,
+                epochs=p["teacher_epochs"],
+                seed=trial,
+                eval_every=min(p["eval_every"], p["teacher_epochs"]),
+            ),
+            seed=trial,
+        )
         points.append(GridPoint(teacher, dict(trial=trial, distill_size=p["teacher_size"])))
         for sources in p["sources"]:
             data = tuple(DataSpec(name, size=size, seed=trial) for name, size in sources)
-            student = RunSpec("lenet5", data, DataSpec(p["data"], "test"),
-                              dataclasses.replace(FIG2_STUDENT, epochs=p["student_epochs"], seed=trial,
-                                                  eval_every=p["eval_every"]),
-                              teachers=(teacher,), seed=1000 + trial)
-            points.append(GridPoint(student, dict(trial=trial, distill_size=_planned_size(sources),
-                                                  distill_data="+".join(d.describe() for d in data))))
+            student = RunSpec(
+                "lenet5",
+                data,
+                DataSpec(p["data"], "test"),
+                dataclasses.replace(FIG2_STUDENT, epochs=p["student_epochs"], seed=trial, eval_every=p["eval_every"]),
+                teachers=(teacher,),
+                seed=1000 + trial,
+            )
+            points.append(
+                GridPoint(
+                    student,
+                    dict(
+                        trial=trial,
+                        distill_size=_planned_size(sources),
+                        distill_data="+".join(d.describe() for d in data),
+                    ),
+                )
+            )
     return points
-
 
 # %% ../../nbs/paper/sec4_1_lenet_mnist.ipynb #009bc2cd
 FIG2_SGD = dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4)  # the paper's CIFAR settings
 
+
 def fig2_optimizer_figure(results: pd.DataFrame):
     "Test agreement, KL and accuracy of Figure 2's full-data students under each optimiser."
-    return plot_metric_bars(results, "optimizer", ["agreement", "kl", "accuracy"], order=["adam", "sgd"],
-                            title="Figure 2's students: Adam against SGD")
+    return plot_metric_bars(
+        results,
+        "optimizer",
+        ["agreement", "kl", "accuracy"],
+        order=["adam", "sgd"],
+        title="Figure 2's students: Adam against SGD",
+    )
 
+# %% ../../nbs/paper/sec4_1_lenet_mnist.ipynb #7d2159d8
 def fig2_student_variants(scale: str, variable: str, variants: dict[str, dict]) -> list[GridPoint]:
-    "Figure 2's teachers and, for each, its full-data student once per variant (`TrainConfig` changes), tagged `variable`."
+    """Figure 2's teachers and, for each, its full-data student once per variant (`TrainConfig` changes), tagged
+    `variable`."""
     fig2, full = fig2_grid(scale), TRAIN_SIZES[fig2_presets(scale)["data"]]
     baseline = next(iter(variants))  # the teachers are tagged with the first variant
-    points = [GridPoint(pt.spec, {"trial": pt.tags["trial"], variable: baseline}) for pt in fig2 if pt.spec.role == "teacher"]
+    points = [
+        GridPoint(pt.spec, {"trial": pt.tags["trial"], variable: baseline}) for pt in fig2 if pt.spec.role == "teacher"
+    ]
     for pt in fig2:
         if pt.spec.role == "student" and pt.tags["distill_size"] == full:
-            points += [GridPoint(dataclasses.replace(pt.spec, train=dataclasses.replace(pt.spec.train, **changes)),
-                                 {"trial": pt.tags["trial"], variable: name}) for name, changes in variants.items()]
+            points += [
+                GridPoint(
+                    dataclasses.replace(pt.spec, train=dataclasses.replace(pt.spec.train, **changes)),
+                    {"trial": pt.tags["trial"], variable: name},
+                )
+                for name, changes in variants.items()
+            ]
     return points
 
-@experiment("fig2_optimizer", "Figure 2's students on the whole training set, distilled with Adam and with SGD", "4.1",
-            figure=fig2_optimizer_figure)
+# %% ../../nbs/paper/sec4_1_lenet_mnist.ipynb #a3addd5d
+@experiment(
+    "fig2_optimizer",
+    "Figure 2's students on the whole training set, distilled with Adam and with SGD",
+    "4.1",
+    figure=fig2_optimizer_figure,
+)
 def fig2_optimizer_grid(scale: str) -> list[GridPoint]:
     "Figure 2's teachers, their full-data Adam students, and the same students distilled with SGD."
     return fig2_student_variants(scale, "optimizer", {"adam": {}, "sgd": FIG2_SGD})
-

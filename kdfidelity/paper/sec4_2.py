@@ -11,7 +11,10 @@ import dataclasses
 
 import pandas as pd
 
-from ..experiments import DataSpec, GanSpec, GridPoint, RunSpec, SampleSpec, SpecError, by_scale, experiment
+from ..experiments import by_scale, experiment, GridPoint
+from ..gan_runs import GanSpec, SampleSpec
+from ..runs import RunSpec
+from ..specs import DataSpec, SpecError
 from ..gan import GanConfig
 from .sec5_1 import independent_role, sec5_1_members, sec5_1_presets, sec5_1_student
 from ..plots import figure_scale, finish_figure, panel_grid, plot_metric_bars, plot_metric_curves
@@ -23,72 +26,123 @@ __all__ = ['sec4_2_presets', 'sngan_spec', 'synthetic_sizes', 'sec4_2_student', 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #6d4c48fe
 def sec4_2_presets(scale: str) -> dict:
     "Section 4.2's sizes at `scale`: Section 5.1's teachers and students, the GAN's config and the synthetic fractions."
-    return {**sec5_1_presets(scale), **by_scale(scale,
-        smoke=dict(gan=GanConfig(iterations=4, batch_size=16, g_width=16, d_width=16, log_every=2),
-                   synthetic_fractions=(0.5, 1.0), figure_sizes=(2,)),
-        cpu=dict(gan=GanConfig(iterations=1800, batch_size=32, g_width=64, d_width=32, log_every=100),
-                 synthetic_fractions=(0.25, 0.5, 0.75, 1.0), figure_sizes=(1, 3)),
-        paper=dict(gan=GanConfig(), synthetic_fractions=(0.25, 0.5, 0.75, 1.0), figure_sizes=(1, 3)))}
+    return {
+        **sec5_1_presets(scale),
+        **by_scale(
+            scale,
+            smoke=dict(
+                gan=GanConfig(iterations=4, batch_size=16, g_width=16, d_width=16, log_every=2),
+                synthetic_fractions=(0.5, 1.0),
+                figure_sizes=(2,),
+            ),
+            cpu=dict(
+                gan=GanConfig(iterations=1800, batch_size=32, g_width=64, d_width=32, log_every=100),
+                synthetic_fractions=(0.25, 0.5, 0.75, 1.0),
+                figure_sizes=(1, 3),
+            ),
+            paper=dict(gan=GanConfig(), synthetic_fractions=(0.25, 0.5, 0.75, 1.0), figure_sizes=(1, 3)),
+        ),
+    }
 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #929d4c40
 def sngan_spec(scale: str) -> GanSpec:
-    "The SN-GAN run of `scale`, trained on the images Section 5.1's teachers learn from; every experiment's GAN samples come from it."
+    """The SN-GAN run of `scale`, trained on the images Section 5.1's teachers learn from; every experiment's GAN
+    samples come from it."""
     p = sec4_2_presets(scale)
     return GanSpec(DataSpec(p["data"], "train", size=p["train_size"], seed=0), p["gan"])
 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #4d53bf00
 def synthetic_sizes(scale: str) -> tuple[int, ...]:
-    "The numbers of GAN samples added to the distillation set at `scale`: 0, then each synthetic fraction of the real set's size."
+    """The numbers of GAN samples added to the distillation set at `scale`: 0, then each synthetic fraction of the real
+    set's size."""
     p = sec4_2_presets(scale)
     real = p["train_size"] or 50_000
     return (0, *(round(f * real) for f in p["synthetic_fractions"]))
 
-def sec4_2_student(scale: str,   # smoke, cpu or paper
-                   trial: int,   # whose members teach it; seeds its samples
-                   m: int,       # the ensemble size, one of the scale's
-                   synthetic: int,  # GAN samples appended to the real images (0: Section 5.1's Baseline student)
-                  ) -> RunSpec:
-    "Section 5.1's Baseline tau = 4 student of `trial` and `m`, distilled on the real images plus `synthetic` GAN samples (seed `trial`)."
-    if not isinstance(synthetic, int) or synthetic < 0: raise SpecError(f"synthetic = {synthetic!r} must be a non-negative integer")
+# %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #458c77f3
+def sec4_2_student(
+    scale: str,  # smoke, cpu or paper
+    trial: int,  # whose members teach it; seeds its samples
+    m: int,  # the ensemble size, one of the scale's
+    synthetic: int,  # GAN samples appended to the real images (0: Section 5.1's Baseline student)
+) -> RunSpec:
+    """Section 5.1's Baseline tau = 4 student of `trial` and `m`, distilled on the real images plus `synthetic` GAN
+    samples (seed `trial`)."""
+    if not isinstance(synthetic, int) or synthetic < 0:
+        raise SpecError(f"synthetic = {synthetic!r} must be a non-negative integer")
     base = sec5_1_student(scale, trial, "baseline_tau4", m)
-    if synthetic == 0: return base
+    if synthetic == 0:
+        return base
     return dataclasses.replace(base, data=(*base.data, SampleSpec(sngan_spec(scale), synthetic, seed=trial)))
 
+# %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #e04f8e55
 def sec4_2_points(scale: str) -> list[GridPoint]:
-    "Section 5.1's members, and a student per trial, ensemble size and number of synthetic images; twins from the next trial."
+    """Section 5.1's members, and a student per trial, ensemble size and number of synthetic images; twins from the next
+    trial."""
     p = sec4_2_presets(scale)
-    points = [GridPoint(member, dict(trial=trial, member=k))
-              for trial in range(p["trials"]) for k, member in enumerate(sec5_1_members(scale, trial))]
+    points = [
+        GridPoint(member, dict(trial=trial, member=k))
+        for trial in range(p["trials"])
+        for k, member in enumerate(sec5_1_members(scale, trial))
+    ]
     for trial in range(p["trials"]):
         twin = (trial + 1) % p["trials"]
-        points += [GridPoint(sec4_2_student(scale, trial, m, k), dict(trial=trial, m=m, gan_images=k),
-                             independent=sec4_2_student(scale, twin, m, k))
-                   for m in p["ensemble_sizes"] for k in synthetic_sizes(scale)]
+        points += [
+            GridPoint(
+                sec4_2_student(scale, trial, m, k),
+                dict(trial=trial, m=m, gan_images=k),
+                independent=sec4_2_student(scale, twin, m, k),
+            )
+            for m in p["ensemble_sizes"]
+            for k in synthetic_sizes(scale)
+        ]
     return points
 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #cfec734a
 def fig1_figure(results: pd.DataFrame):
-    "Figure 1: test accuracy and test agreement against the number of GAN images, for a single teacher (a) and a 3-member ensemble (b)."
+    """Figure 1: test accuracy and test agreement against the number of GAN images, for a single teacher (a) and a
+    3-member ensemble (b)."""
     scale = figure_scale(results)
     sizes = sec4_2_presets(scale)["figure_sizes"]
     fig, axes = panel_grid(2 * len(sizes), ncols=2 * len(sizes), panel_size=(3.3, 2.8))
     for k, m in enumerate(sizes):
         part = results[results.m == m]
-        plot_metric_curves(part, "gan_images", ["accuracy", "agreement"], teacher_metrics=True,
-                           reference_role=independent_role(part), axes=axes[2 * k:2 * k + 2])
+        plot_metric_curves(
+            part,
+            "gan_images",
+            ["accuracy", "agreement"],
+            teacher_metrics=True,
+            reference_role=independent_role(part),
+            axes=axes[2 * k : 2 * k + 2],
+        )
         teacher = "one teacher (m = 1)" if m == 1 else f"a {m}-member ensemble"
-        for ax in axes[2 * k:2 * k + 2]: ax.set_title(f"({'ab'[k]}) {teacher}")
+        for ax in axes[2 * k : 2 * k + 2]:
+            ax.set_title(f"({'ab'[k]}) {teacher}")
     return finish_figure(fig, scale, title="CIFAR-100 enlarged with SN-GAN samples (Figure 1)")
 
+# %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #20dc2568
 def fig5_gan_figure(results: pd.DataFrame, axes=None):
-    "Figure 5, left: train agreement on the GAN-enlarged distillation sets, per number of GAN images and m (into `axes`, one panel, if given)."
+    """Figure 5, left: train agreement on the GAN-enlarged distillation sets, per number of GAN images and m (into
+    `axes`, one panel, if given)."""
     students = results[results.role == "student"]
-    return plot_metric_bars(students, "gan_images", ["train_agreement"], hue="m", order=sorted(set(students.gan_images)),
-                            panel_size=(6.4, 3.0), title="Train agreement on the GAN-enlarged data (Figure 5, left)", axes=axes)
+    return plot_metric_bars(
+        students,
+        "gan_images",
+        ["train_agreement"],
+        hue="m",
+        order=sorted(set(students.gan_images)),
+        panel_size=(6.4, 3.0),
+        title="Train agreement on the GAN-enlarged data (Figure 5, left)",
+        axes=axes,
+    )
 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #9fb808ee
-@experiment("fig1", "Students distilled on CIFAR-100 enlarged with 0 to 50k SN-GAN samples, from 1 or 3 teachers (Figure 1)", "4.2",
-            figure=fig1_figure)
+@experiment(
+    "fig1",
+    "Students distilled on CIFAR-100 enlarged with 0 to 50k SN-GAN samples, from 1 or 3 teachers (Figure 1)",
+    "4.2",
+    figure=fig1_figure,
+)
 def fig1_grid(scale: str) -> list[GridPoint]:
     "Section 5.1's members, the GAN they need, and the students on the GAN-enlarged sets."
     return sec4_2_points(scale)

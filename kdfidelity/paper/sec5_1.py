@@ -8,14 +8,13 @@ Docs: https://kdfidelity.github.io/kdfidelity/paper/sec5_1_augmentation.html.md"
 from __future__ import annotations
 
 import dataclasses
-import warnings
-from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
-from ..data import DatasetNotFoundError
-from ..experiments import DataSpec, GridPoint, RunSpec, SpecError, build_data, by_scale, experiment
+from ..experiments import by_scale, experiment, GridPoint
+from ..runs import RunSpec
+from ..specs import DataSpec, SpecError
 from ..plots import plot_metric_bars
 from ..train import TrainConfig
 
@@ -26,17 +25,52 @@ __all__ = ['SEC5_1_POLICIES', 'FIG5_POLICIES', 'FIG11_METRICS', 'sec5_1_presets'
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #000f4d53
 def sec5_1_presets(scale: str) -> dict:
-    "Section 5.1's sizes at `scale`: data, network, subset sizes, epochs, trials, ensemble sizes and OOD pool candidates."
-    return by_scale(scale,
-        smoke=dict(data="digits", model="preresnet8", model_options=dict(in_channels=1), train_size=60, test_size=20,
-                   member_epochs=1, student_epochs=1, batch_size=32, trials=2, ensemble_sizes=(2,), eval_every=1,
-                   ood_pools=[("digits", "test", 12)]),
-        cpu=dict(data="cifar100", model="preresnet8", model_options={}, train_size=5000, test_size=2000,
-                 member_epochs=15, student_epochs=5, batch_size=128, trials=2, ensemble_sizes=(1, 3, 5), eval_every=None,
-                 ood_pools=[("svhn", "train", 1000), ("cifar10", "test", 1000)]),
-        paper=dict(data="cifar100", model="preresnet56", model_options={}, train_size=None, test_size=None,
-                   member_epochs=300, student_epochs=300, batch_size=128, trials=3, ensemble_sizes=(1, 3, 5), eval_every=10,
-                   ood_pools=[("svhn", "train", 10_000), ("cifar10", "test", 10_000)]))
+    "Section 5.1's sizes at `scale`: data, network, subset sizes, epochs, trials, ensemble sizes and OOD pool."
+    return by_scale(
+        scale,
+        smoke=dict(
+            data="digits",
+            model="preresnet8",
+            model_options=dict(in_channels=1),
+            train_size=60,
+            test_size=20,
+            member_epochs=1,
+            student_epochs=1,
+            batch_size=32,
+            trials=2,
+            ensemble_sizes=(2,),
+            eval_every=1,
+            ood_pool=("digits", "test", 12),
+        ),
+        cpu=dict(
+            data="cifar100",
+            model="preresnet8",
+            model_options={},
+            train_size=5000,
+            test_size=2000,
+            member_epochs=15,
+            student_epochs=5,
+            batch_size=128,
+            trials=2,
+            ensemble_sizes=(1, 3, 5),
+            eval_every=None,
+            ood_pool=("cifar10", "test", 1000),
+        ),
+        paper=dict(
+            data="cifar100",
+            model="preresnet56",
+            model_options={},
+            train_size=None,
+            test_size=None,
+            member_epochs=300,
+            student_epochs=300,
+            batch_size=128,
+            trials=3,
+            ensemble_sizes=(1, 3, 5),
+            eval_every=10,
+            ood_pool=("svhn", "train", 10_000),
+        ),
+    )
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #5e8bbc4a
 SEC5_1_POLICIES = {  # grid label -> (augmentation policy, tau, label in the figures)
@@ -55,119 +89,199 @@ SEC5_1_POLICIES = {  # grid label -> (augmentation policy, tau, label in the fig
 FIG5_POLICIES = ("baseline_tau1", "rotation", "vflip", "color_jitter", "combined", "gan")  # Figure 5, right
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #7b66531a
-def ood_pool(scale: str, data_dir: Path | str | None = None) -> DataSpec:
-    "The OOD policy's pool at `scale`: the first candidate on disk (SVHN, else the CIFAR-10 test split), with a warning when it falls back."
-    candidates = [DataSpec(name, split, size=size, seed=0) for name, split, size in sec5_1_presets(scale)["ood_pools"]]
-    for pool in candidates:
-        try: build_data(DataSpec(pool.name, pool.split), data_dir)  # on disk? (its size is checked when a run uses it)
-        except DatasetNotFoundError: continue
-        if pool != candidates[0]:
-            warnings.warn(f"{candidates[0].name} is not in the data folder, so the OOD pool is {pool.describe()} instead", stacklevel=2)
-        return pool
-    return candidates[0]  # on disk nowhere: the grid point is skipped, saying which dataset is missing
+def ood_pool(scale: str) -> DataSpec:
+    "The OOD policy's pool at `scale`: SVHN at `paper` scale, as in the reference; the smaller scales name their own."
+    name, split, size = sec5_1_presets(scale)["ood_pool"]
+    return DataSpec(name, split, size=size, seed=0)
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #dc787c97
 def _data(p: dict, split: str) -> DataSpec:
     return DataSpec(p["data"], split, size=p[f"{split}_size"], seed=0)
 
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #adf673f9
 def sec5_1_members(scale: str, trial: int) -> list[RunSpec]:
-    "The teacher members of `trial`: the largest ensemble's, each independently seeded (seeds `100 * trial + k`); smaller ensembles take the first."
+    """The teacher members of `trial`: the largest ensemble's, each independently seeded (seeds `100 * trial + k`);
+    smaller ensembles take the first."""
     p = sec5_1_presets(scale)
-    config = TrainConfig(epochs=p["member_epochs"], batch_size=p["batch_size"], eval_every=p["eval_every"] or p["member_epochs"])
-    return [RunSpec(p["model"], (_data(p, "train"),), _data(p, "test"), dataclasses.replace(config, seed=100 * trial + k),
-                    dict(p["model_options"]), seed=100 * trial + k) for k in range(max(p["ensemble_sizes"]))]
+    config = TrainConfig(
+        epochs=p["member_epochs"], batch_size=p["batch_size"], eval_every=p["eval_every"] or p["member_epochs"]
+    )
+    return [
+        RunSpec(
+            p["model"],
+            (_data(p, "train"),),
+            _data(p, "test"),
+            dataclasses.replace(config, seed=100 * trial + k),
+            dict(p["model_options"]),
+            seed=100 * trial + k,
+        )
+        for k in range(max(p["ensemble_sizes"]))
+    ]
 
-def sec5_1_student(scale: str,                          # smoke, cpu or paper
-                   trial: int,                          # whose members teach it
-                   policy: str,                         # a key of SEC5_1_POLICIES
-                   m: int,                              # the ensemble size, one of the scale's
-                   data_dir: Path | str | None = None,  # where to look for the OOD pool (default: settings.ini)
-                  ) -> RunSpec:
-    "The student of `trial` distilled under `policy` (a key of `SEC5_1_POLICIES`) from the first `m` members of that trial."
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #cc64642d
+def sec5_1_student(
+    scale: str,  # smoke, cpu or paper
+    trial: int,  # whose members teach it
+    policy: str,  # a key of SEC5_1_POLICIES
+    m: int,  # the ensemble size, one of the scale's
+) -> RunSpec:
+    """The student of `trial` distilled under `policy` (a key of `SEC5_1_POLICIES`) from the first `m` members of that
+    trial."""
     if policy not in SEC5_1_POLICIES:
         raise SpecError(f"unknown Section 5.1 policy {policy!r}; valid policies are {', '.join(SEC5_1_POLICIES)}")
     p = sec5_1_presets(scale)
-    if m not in p["ensemble_sizes"]: raise SpecError(f"m = {m} is not in the grid at {scale} scale; use one of {p['ensemble_sizes']}")
+    if m not in p["ensemble_sizes"]:
+        raise SpecError(f"m = {m} is not in the grid at {scale} scale; use one of {p['ensemble_sizes']}")
     augmentation, tau, _ = SEC5_1_POLICIES[policy]
-    data = (_data(p, "train"),) + ((ood_pool(scale, data_dir),) if policy == "ood" else ())
-    config = TrainConfig(epochs=p["student_epochs"], batch_size=p["batch_size"], augmentation=augmentation, tau=tau,
-                         augmentation_options=dict(p=0.2) if policy == "gan" else {},
-                         eval_every=p["eval_every"] or p["student_epochs"], seed=1000 + trial)
-    return RunSpec(p["model"], data, _data(p, "test"), config, dict(p["model_options"]),
-                   teachers=tuple(sec5_1_members(scale, trial)[:m]), seed=1000 + trial,
-                   generator=_sngan(scale) if policy == "gan" else None)
+    data = (_data(p, "train"),) + ((ood_pool(scale),) if policy == "ood" else ())
+    config = TrainConfig(
+        epochs=p["student_epochs"],
+        batch_size=p["batch_size"],
+        augmentation=augmentation,
+        tau=tau,
+        augmentation_options=dict(p=0.2) if policy == "gan" else {},
+        eval_every=p["eval_every"] or p["student_epochs"],
+        seed=1000 + trial,
+    )
+    return RunSpec(
+        p["model"],
+        data,
+        _data(p, "test"),
+        config,
+        dict(p["model_options"]),
+        teachers=tuple(sec5_1_members(scale, trial)[:m]),
+        seed=1000 + trial,
+        generator=_sngan(scale) if policy == "gan" else None,
+    )
 
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #3e2ccace
 def _sngan(scale: str):
     "Section 4.2's SN-GAN run at `scale` (imported here: Section 4.2 builds on this section's teachers)."
     from kdfidelity.paper.sec4_2 import sngan_spec
+
     return sngan_spec(scale)
 
-def sec5_1_points(scale: str,                           # smoke, cpu or paper
-                  data_dir: Path | str | None = None,   # where to look for the OOD pool (default: settings.ini)
-                  policies: Sequence[str] | None = None,  # keys of SEC5_1_POLICIES (default: all, in order)
-                  ensemble_sizes: Sequence[int] | None = None,  # default: the scale's
-                 ) -> list[GridPoint]:
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #7ac0b6fd
+def sec5_1_points(
+    scale: str,  # smoke, cpu or paper
+    policies: Sequence[str] | None = None,  # keys of SEC5_1_POLICIES (default: all, in order)
+    ensemble_sizes: Sequence[int] | None = None,  # default: the scale's
+) -> list[GridPoint]:
     "Every member and student of Section 5.1 at `scale`; each student's independent twin is the next trial's."
     p = sec5_1_presets(scale)
     policies = list(SEC5_1_POLICIES) if policies is None else list(policies)
     sizes = p["ensemble_sizes"] if ensemble_sizes is None else tuple(ensemble_sizes)
-    points = [GridPoint(member, dict(trial=trial, member=k))
-              for trial in range(p["trials"]) for k, member in enumerate(sec5_1_members(scale, trial))]
+    points = [
+        GridPoint(member, dict(trial=trial, member=k))
+        for trial in range(p["trials"])
+        for k, member in enumerate(sec5_1_members(scale, trial))
+    ]
     for trial in range(p["trials"]):
         twin_trial = (trial + 1) % p["trials"]
         for policy in policies:
             for m in sizes:
-                points.append(GridPoint(sec5_1_student(scale, trial, policy, m, data_dir),
-                                        dict(trial=trial, policy=policy, tau=SEC5_1_POLICIES[policy][1], m=m),
-                                        independent=sec5_1_student(scale, twin_trial, policy, m, data_dir)))
+                points.append(
+                    GridPoint(
+                        sec5_1_student(scale, trial, policy, m),
+                        dict(trial=trial, policy=policy, tau=SEC5_1_POLICIES[policy][1], m=m),
+                        independent=sec5_1_student(scale, twin_trial, policy, m),
+                    )
+                )
     return points
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #ea4a3de4
 FIG11_METRICS = ("accuracy", "nll", "ece", "agreement", "kl")
 
+
 def independent_role(results: pd.DataFrame) -> str | None:
     "The role the figures draw as markers: the independent twins, once any is scored."
     return "independent" if "role" in results and (results["role"] == "independent").any() else None
 
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #f10fc06b
 def _policy_names(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     "`results` with the figures' policy names, and those names in the grid's order."
     order = [label for key, (_, _, label) in SEC5_1_POLICIES.items() if key in set(results.get("policy", ()))]
     named = results.assign(policy=results["policy"].map({k: v[2] for k, v in SEC5_1_POLICIES.items()}))
     return named, order
 
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #f53af6b4
 def fig3_figure(results: pd.DataFrame):
-    "Figure 3: test accuracy and test agreement per distillation policy (m = 5 teacher), independent students as markers."
+    """Figure 3: test accuracy and test agreement per distillation policy (m = 5 teacher), independent students as
+    markers."""
     named, order = _policy_names(results)
-    return plot_metric_bars(named, "policy", ["accuracy", "agreement"], order=order, reference_role=independent_role(results),
-                            panel_size=(5.2, 3.0), title="Augmentation during distillation (Figure 3)")
+    return plot_metric_bars(
+        named,
+        "policy",
+        ["accuracy", "agreement"],
+        order=order,
+        reference_role=independent_role(results),
+        panel_size=(5.2, 3.0),
+        title="Augmentation during distillation (Figure 3)",
+    )
 
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #69143715
 def fig11_figure(results: pd.DataFrame):
     "Figure 11: all five metrics per policy and ensemble size m, independent students as markers."
     named, order = _policy_names(results)
-    return plot_metric_bars(named, "policy", list(FIG11_METRICS), hue="m", order=order, reference_role=independent_role(results),
-                            ncols=1, panel_size=(8.0, 2.6), title="Every metric, every policy, every ensemble size (Figure 11)")
+    return plot_metric_bars(
+        named,
+        "policy",
+        list(FIG11_METRICS),
+        hue="m",
+        order=order,
+        reference_role=independent_role(results),
+        ncols=1,
+        panel_size=(8.0, 2.6),
+        title="Every metric, every policy, every ensemble size (Figure 11)",
+    )
 
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #1ae99f15
 def fig5_augmentation_figure(results: pd.DataFrame, axes=None):
-    "Figure 5, right: train agreement (final networks, eval mode, on fresh augmented draws) per policy and m (into `axes`, one panel, if given)."
+    """Figure 5, right: train agreement (final networks, eval mode, on fresh augmented draws) per policy and m (into
+    `axes`, one panel, if given)."""
     named, order = _policy_names(results)
-    return plot_metric_bars(named, "policy", ["train_agreement"], hue="m", order=order, panel_size=(8.0, 3.0),
-                            title="Train agreement under augmentation (Figure 5, right)", axes=axes)
+    return plot_metric_bars(
+        named,
+        "policy",
+        ["train_agreement"],
+        hue="m",
+        order=order,
+        panel_size=(8.0, 3.0),
+        title="Train agreement under augmentation (Figure 5, right)",
+        axes=axes,
+    )
 
 # %% ../../nbs/paper/sec5_1_augmentation.ipynb #82036521
-@experiment("fig3", "ResNet students under eleven augmentation policies, m = 5 teacher, CIFAR-100 (Figure 3)", "5.1",
-            figure=fig3_figure)
-def fig3_grid(scale: str, data_dir: Path | None = None) -> list[GridPoint]:
+@experiment(
+    "fig3",
+    "ResNet students under eleven augmentation policies, m = 5 teacher, CIFAR-100 (Figure 3)",
+    "5.1",
+    figure=fig3_figure,
+)
+def fig3_grid(scale: str) -> list[GridPoint]:
     "Section 5.1's members and its students of the largest ensemble."
-    return sec5_1_points(scale, data_dir, ensemble_sizes=sec5_1_presets(scale)["ensemble_sizes"][-1:])
+    return sec5_1_points(scale, ensemble_sizes=sec5_1_presets(scale)["ensemble_sizes"][-1:])
 
-@experiment("fig11", "Every metric of every Section 5.1 policy for m in {1, 3, 5}, with independent students (Figure 11)",
-            "5.1", figure=fig11_figure)
-def fig11_grid(scale: str, data_dir: Path | None = None) -> list[GridPoint]:
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #78fae422
+@experiment(
+    "fig11",
+    "Every metric of every Section 5.1 policy for m in {1, 3, 5}, with independent students (Figure 11)",
+    "5.1",
+    figure=fig11_figure,
+)
+def fig11_grid(scale: str) -> list[GridPoint]:
     "All of Section 5.1: members, and a student per trial, policy and ensemble size."
-    return sec5_1_points(scale, data_dir)
+    return sec5_1_points(scale)
 
-@experiment("fig5_augmentation", "Train agreement under six augmentation policies (the paper panel's five and GAN), m in {1, 3, 5} (Figure 5, right)",
-            "6.1", figure=fig5_augmentation_figure)
-def fig5_augmentation_grid(scale: str, data_dir: Path | None = None) -> list[GridPoint]:
-    "Section 5.1's members and its students under Baseline (tau = 1), Rotation, Vertical flip, Color jitter, Combined and GAN."
-    return sec5_1_points(scale, data_dir, policies=FIG5_POLICIES)
+# %% ../../nbs/paper/sec5_1_augmentation.ipynb #70cf6d1e
+@experiment(
+    "fig5_augmentation",
+    "Train agreement under six augmentation policies (the paper panel's five and GAN), m in {1, 3, 5} "
+    "(Figure 5, right)",
+    "6.1",
+    figure=fig5_augmentation_figure,
+)
+def fig5_augmentation_grid(scale: str) -> list[GridPoint]:
+    """Section 5.1's members and its students under Baseline (tau = 1), Rotation, Vertical flip, Color jitter, Combined
+    and GAN."""
+    return sec5_1_points(scale, policies=FIG5_POLICIES)

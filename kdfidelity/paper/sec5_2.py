@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..experiments import DataSpec, GridPoint, RunSpec, SpecError, by_scale, experiment
+from ..experiments import by_scale, experiment, GridPoint
+from ..runs import RunSpec
+from ..specs import DataSpec, SpecError
 from .sec5_1 import FIG11_METRICS, independent_role, sec5_1_members, sec5_1_presets, sec5_1_student
 from ..plots import figure_scale, finish_figure, note_panel, panel_grid, plot_metric_bars, plot_metric_curves
 
@@ -22,18 +24,26 @@ __all__ = ['FIG4_TAU', 'SPLITS', 'sec5_2_presets', 'half', 'sec5_2_members', 'se
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #ce0ca73c
 def sec5_2_presets(scale: str) -> dict:
-    "Section 5.2's sizes at `scale`: Section 5.1's, with the epochs of teachers and students that see half its data, and the temperatures."
-    return {**sec5_1_presets(scale), **by_scale(scale,
-        smoke=dict(member_epochs=1, student_epochs=1, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=2),
-        cpu=dict(member_epochs=30, student_epochs=10, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=3),
-        paper=dict(member_epochs=300, student_epochs=300, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=3))}
+    """Section 5.2's sizes at `scale`: Section 5.1's, with the epochs of teachers and students that see half its data,
+    and the temperatures."""
+    return {
+        **sec5_1_presets(scale),
+        **by_scale(
+            scale,
+            smoke=dict(member_epochs=1, student_epochs=1, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=2),
+            cpu=dict(member_epochs=30, student_epochs=10, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=3),
+            paper=dict(member_epochs=300, student_epochs=300, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=3),
+        ),
+    }
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #5c3003f8
 FIG4_TAU = 4.0  # the temperature of Figure 4's top row
 SPLITS = {"D0": (0,), "D1": (1,), "D0 ∪ D1": (0, 1)}  # a student's distillation data: which halves of the train set
 
+
 def half(scale: str, j: int) -> DataSpec:
-    "Half `j` (0 or 1) of the train set at `scale`: part `j` of a stratified seeded split, subsampled (stratified) at small scales."
+    """Half `j` (0 or 1) of the train set at `scale`: part `j` of a stratified seeded split, subsampled (stratified) at
+    small scales."""
     p = sec5_2_presets(scale)
     return DataSpec(p["data"], "train", parts=2, part=j, size=p["train_size"] // 2 if p["train_size"] else None, seed=0)
 
@@ -41,35 +51,57 @@ def half(scale: str, j: int) -> DataSpec:
 def sec5_2_members(scale: str, trial: int) -> list[RunSpec]:
     "The teacher members of `trial`: Section 5.1's (same networks, optimiser, test set and seeds), trained on D0 only."
     p = sec5_2_presets(scale)
-    config = lambda m: dataclasses.replace(m.train, epochs=p["member_epochs"], eval_every=p["eval_every"] or p["member_epochs"])
+    config = lambda m: dataclasses.replace(
+        m.train, epochs=p["member_epochs"], eval_every=p["eval_every"] or p["member_epochs"]
+    )
     return [dataclasses.replace(m, data=(half(scale, 0),), train=config(m)) for m in sec5_1_members(scale, trial)]
 
-def sec5_2_student(scale: str,   # smoke, cpu or paper
-                   trial: int,   # whose members teach it
-                   split: str,   # its distillation data: a key of SPLITS
-                   m: int,       # the ensemble size, one of the scale's
-                   tau: float,   # the distillation temperature
-                  ) -> RunSpec:
-    "The student of `trial` distilled on `split` (D0, D1 or D0 ∪ D1) from the first `m` D0-trained members, at temperature `tau`."
-    if split not in SPLITS: raise SpecError(f"unknown Section 5.2 split {split!r}; valid splits are {', '.join(SPLITS)}")
+# %% ../../nbs/paper/sec5_2_data_recycling.ipynb #cdd268a8
+def sec5_2_student(
+    scale: str,  # smoke, cpu or paper
+    trial: int,  # whose members teach it
+    split: str,  # its distillation data: a key of SPLITS
+    m: int,  # the ensemble size, one of the scale's
+    tau: float,  # the distillation temperature
+) -> RunSpec:
+    """The student of `trial` distilled on `split` (D0, D1 or D0 ∪ D1) from the first `m` D0-trained members, at
+    temperature `tau`."""
+    if split not in SPLITS:
+        raise SpecError(f"unknown Section 5.2 split {split!r}; valid splits are {', '.join(SPLITS)}")
     p = sec5_2_presets(scale)
     base = sec5_1_student(scale, trial, "baseline_tau4", m)  # checks m; the Baseline student of Section 5.1
-    config = dataclasses.replace(base.train, tau=tau, epochs=p["student_epochs"], eval_every=p["eval_every"] or p["student_epochs"])
-    return dataclasses.replace(base, data=tuple(half(scale, j) for j in SPLITS[split]), train=config,
-                               teachers=tuple(sec5_2_members(scale, trial)[:m]))
+    config = dataclasses.replace(
+        base.train, tau=tau, epochs=p["student_epochs"], eval_every=p["eval_every"] or p["student_epochs"]
+    )
+    return dataclasses.replace(
+        base,
+        data=tuple(half(scale, j) for j in SPLITS[split]),
+        train=config,
+        teachers=tuple(sec5_2_members(scale, trial)[:m]),
+    )
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #637adc1c
 def sec5_2_points(scale: str) -> list[GridPoint]:
-    "Every member and student of Figure 4 at `scale`: tau = 4 for every m, and every tau for the bottom row's m; twins from the next trial."
+    """Every member and student of Figure 4 at `scale`: tau = 4 for every m, and every tau for the bottom row's m; twins
+    from the next trial."""
     p = sec5_2_presets(scale)
     settings = [(m, FIG4_TAU) for m in p["ensemble_sizes"]] + [(p["tau_row_m"], t) for t in p["taus"] if t != FIG4_TAU]
-    points = [GridPoint(member, dict(trial=trial, member=k))
-              for trial in range(p["trials"]) for k, member in enumerate(sec5_2_members(scale, trial))]
+    points = [
+        GridPoint(member, dict(trial=trial, member=k))
+        for trial in range(p["trials"])
+        for k, member in enumerate(sec5_2_members(scale, trial))
+    ]
     for trial in range(p["trials"]):
         twin_trial = (trial + 1) % p["trials"]
-        points += [GridPoint(sec5_2_student(scale, trial, split, m, tau), dict(trial=trial, split=split, m=m, tau=tau),
-                             independent=sec5_2_student(scale, twin_trial, split, m, tau))
-                   for split in SPLITS for m, tau in settings]
+        points += [
+            GridPoint(
+                sec5_2_student(scale, trial, split, m, tau),
+                dict(trial=trial, split=split, m=m, tau=tau),
+                independent=sec5_2_student(scale, twin_trial, split, m, tau),
+            )
+            for split in SPLITS
+            for m, tau in settings
+        ]
     return points
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #06d12281
@@ -77,31 +109,62 @@ def _split_order(results: pd.DataFrame) -> list[str]:
     "The distillation sets present among the students of `results`, in the grid's order."
     return [s for s in SPLITS if s in set(results.loc[results.role == "student", "split"])]
 
+# %% ../../nbs/paper/sec5_2_data_recycling.ipynb #2dad8aaf
 def fig4_figure(results: pd.DataFrame):
     "Figure 4: every metric against m at tau = 4 (top row) and against tau at one m (bottom row), per distillation set."
     scale, metrics = figure_scale(results), list(FIG11_METRICS)
     m_row = sec5_2_presets(scale)["tau_row_m"]
     fig, axes = panel_grid(2 * len(metrics), ncols=len(metrics), panel_size=(2.7, 2.3))
-    rows = [("m", results[results.tau == FIG4_TAU], axes[:len(metrics)], f"τ = {FIG4_TAU:g}"),
-            ("tau", results[results.m == m_row], axes[len(metrics):], f"m = {m_row}")]
+    rows = [
+        ("m", results[results.tau == FIG4_TAU], axes[: len(metrics)], f"τ = {FIG4_TAU:g}"),
+        ("tau", results[results.m == m_row], axes[len(metrics) :], f"m = {m_row}"),
+    ]
     for x, part, panels, fixed in rows:
         if not (part.role == "student").any():
-            for ax in panels: note_panel(ax, f"no student with {fixed} has finished yet")
+            for ax in panels:
+                note_panel(ax, f"no student with {fixed} has finished yet")
             continue
-        plot_metric_curves(part, x, metrics, hue="split", hue_order=_split_order(part), teacher_metrics=True,
-                           reference_role=independent_role(part), log_x=x == "tau", axes=panels)
-    return finish_figure(fig, scale, legend_title="Distillation data",
-                         title=f"Data recycling (Figure 4): {rows[0][3]} (top), {rows[1][3]} (bottom)")
+        plot_metric_curves(
+            part,
+            x,
+            metrics,
+            hue="split",
+            hue_order=_split_order(part),
+            teacher_metrics=True,
+            reference_role=independent_role(part),
+            log_x=x == "tau",
+            axes=panels,
+        )
+    return finish_figure(
+        fig,
+        scale,
+        legend_title="Distillation data",
+        title=f"Data recycling (Figure 4): {rows[0][3]} (top), {rows[1][3]} (bottom)",
+    )
 
+# %% ../../nbs/paper/sec5_2_data_recycling.ipynb #28c41019
 def fig5_recycling_figure(results: pd.DataFrame, axes=None):
-    "Figure 5, middle: train agreement of the tau = 4 students on their own distillation set, per set and m (into `axes`, one panel, if given)."
+    """Figure 5, middle: train agreement of the tau = 4 students on their own distillation set, per set and m (into
+    `axes`, one panel, if given)."""
     top = results[results.tau == FIG4_TAU]
-    return plot_metric_bars(top, "split", ["train_agreement"], hue="m", order=_split_order(top), panel_size=(6.4, 3.0),
-                            title="Train agreement on the distillation data (Figure 5, middle)", axes=axes)
+    return plot_metric_bars(
+        top,
+        "split",
+        ["train_agreement"],
+        hue="m",
+        order=_split_order(top),
+        panel_size=(6.4, 3.0),
+        title="Train agreement on the distillation data (Figure 5, middle)",
+        axes=axes,
+    )
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #de6e09e5
-@experiment("fig4", "Students distilled on the teacher's half of CIFAR-100, the other half, or both; m and tau varied (Figure 4)", "5.2",
-            figure=fig4_figure)
+@experiment(
+    "fig4",
+    "Students distilled on the teacher's half of CIFAR-100, the other half, or both; m and tau varied (Figure 4)",
+    "5.2",
+    figure=fig4_figure,
+)
 def fig4_grid(scale: str) -> list[GridPoint]:
     "Section 5.2's D0 members and its D0, D1 and D0 ∪ D1 students."
     return sec5_2_points(scale)

@@ -19,30 +19,48 @@ from ..plots import figure_scale, finish_figure, note_panel, panel_grid
 __all__ = ['FIG5_PANELS', 'FIG5', 'fig5_figure']
 
 # %% ../../nbs/paper/sec6_1_train_agreement.ipynb #52e9cbcb
-FIG5_PANELS = {  # source experiment -> (panel title, how to draw its rows into one panel, what to say until it is registered)
+# source experiment -> (panel title, how to draw its rows into one panel, what to say until it is registered)
+FIG5_PANELS = {
     "fig1": ("GAN-generated data (Figure 1)", fig5_gan_figure, "Section 4.2's notebook registers it"),
     "fig4": ("Data recycling (Figure 4, τ = 4)", fig5_recycling_figure, "Section 5.2's notebook registers it"),
-    "fig5_augmentation": ("Data augmentation (Figure 3)", fig5_augmentation_figure, "Section 5.1's notebook registers it"),
+    "fig5_augmentation": (
+        "Data augmentation (Figure 3)",
+        fig5_augmentation_figure,
+        "Section 5.1's notebook registers it",
+    ),
 }
 
 # %% ../../nbs/paper/sec6_1_train_agreement.ipynb #113d94a9
 def _missing_text(source: str, progress: dict | None, scale: str) -> str:
     "Why the panel of `source` is empty, and how to fill it."
-    if progress is None: return f"{source} is not registered yet: {FIG5_PANELS[source][2]}"
-    return (f"no finished student of {source} at {scale} scale yet ({progress['done']} of {progress['runs']} runs done):\n"
-            f"kdfidelity run {source} --scale {scale}")
+    if progress is None:
+        return f"{source} is not registered yet: {FIG5_PANELS[source][2]}"
+    return (
+        f"no finished student of {source} at {scale} scale yet ({progress['done']} of {progress['runs']} runs done):\n"
+        f"kdfidelity run {source} --scale {scale}"
+    )
 
+# %% ../../nbs/paper/sec6_1_train_agreement.ipynb #4501c7dd
 def fig5_figure(results: pd.DataFrame):
     "Figure 5: train agreement on the distillation data, per panel source and m; an empty panel says what is missing."
     scale = figure_scale(results)
     fig, axes = panel_grid(len(FIG5_PANELS), panel_size=(4.6, 3.2))
     for ax, (source, (title, draw, _)) in zip(axes, FIG5_PANELS.items()):
         rows = results[results.experiment == source] if "experiment" in results else results.iloc[:0]
-        if (rows.get("role") == "student").any(): draw(rows, axes=[ax])
-        else: note_panel(ax, _missing_text(source, results.attrs.get("sources", {}).get(source), scale))
+        if (rows.get("role") == "student").any():
+            draw(rows, axes=[ax])
+        else:
+            note_panel(ax, _missing_text(source, results.attrs.get("sources", {}).get(source), scale))
         ax.set_title(title)
-    return finish_figure(fig, scale, legend_title="Ensemble size $m$", title="Train agreement on the distillation data (Figure 5)")
+    return finish_figure(
+        fig, scale, legend_title="Ensemble size $m$", title="Train agreement on the distillation data (Figure 5)"
+    )
 
 # %% ../../nbs/paper/sec6_1_train_agreement.ipynb #57969edb
-FIG5 = composite_experiment("fig5", "Train agreement on the distillation data: GAN sets, data recycling, augmentation (Figure 5)",
-                            sources=tuple(FIG5_PANELS), section="6.1", figure=fig5_figure)
+FIG5 = composite_experiment(
+    "fig5",
+    "Train agreement on the distillation data: GAN sets, data recycling, augmentation (Figure 5)",
+    sources=tuple(FIG5_PANELS),
+    section="6.1",
+    figure=fig5_figure,
+)

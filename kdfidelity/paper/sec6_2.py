@@ -12,7 +12,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from ..experiments import DataSpec, GridPoint, PlaneSpec, RunSpec, SpecError, by_scale, experiment
+from ..experiments import by_scale, experiment, GridPoint
+from ..plane_runs import PlaneSpec
+from ..runs import RunSpec
+from ..specs import DataSpec, SpecError
 from ..plots import figure_scale, plot_metric_bars, plot_metric_curves, plot_surfaces
 from ..train import TrainConfig
 
@@ -24,51 +27,112 @@ __all__ = ['LAMBDAS', 'PLANE_LAMBDAS', 'FIG6A_OPTIMIZERS', 'INITS', 'TABLE1_COLU
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #48d6cd3e
 def sec6_2_presets(scale: str) -> dict:
-    "Section 6.2's sizes at `scale`: data, network, epochs (students, and Figure 6a's three budgets), trials, loss-plane grid."
-    return by_scale(scale,
-        smoke=dict(data="digits", model="preresnet8", model_options=dict(in_channels=1, norm="layer"), train_size=60,
-                   test_size=20, teacher_epochs=1, student_epochs=1, long_epochs=(1, 2, 3), batch_size=32, trials=2,
-                   table_trials=2, eval_every=1, plane_points=5, plane_examples=32),
-        cpu=dict(data="cifar100", model="preresnet8", model_options=dict(norm="layer"), train_size=5000, test_size=2000,
-                 teacher_epochs=15, student_epochs=3, long_epochs=(3, 10, 50), batch_size=128, trials=3,
-                 table_trials=3, eval_every=None, plane_points=17, plane_examples=1000),
-        paper=dict(data="cifar100", model="preresnet20", model_options=dict(norm="layer"), train_size=None, test_size=None,
-                   teacher_epochs=300, student_epochs=300, long_epochs=(300, 1000, 5000), batch_size=128, trials=3,
-                   table_trials=10, eval_every=10, plane_points=31, plane_examples=10_000))
+    """Section 6.2's sizes at `scale`: data, network, epochs (students, and Figure 6a's three budgets), trials, loss-
+    plane grid."""
+    return by_scale(
+        scale,
+        smoke=dict(
+            data="digits",
+            model="preresnet8",
+            model_options=dict(in_channels=1, norm="layer"),
+            train_size=60,
+            test_size=20,
+            teacher_epochs=1,
+            student_epochs=1,
+            long_epochs=(1, 2, 3),
+            batch_size=32,
+            trials=2,
+            table_trials=2,
+            eval_every=1,
+            plane_points=5,
+            plane_examples=32,
+        ),
+        cpu=dict(
+            data="cifar100",
+            model="preresnet8",
+            model_options=dict(norm="layer"),
+            train_size=5000,
+            test_size=2000,
+            teacher_epochs=15,
+            student_epochs=3,
+            long_epochs=(3, 10, 50),
+            batch_size=128,
+            trials=3,
+            table_trials=3,
+            eval_every=None,
+            plane_points=17,
+            plane_examples=1000,
+        ),
+        paper=dict(
+            data="cifar100",
+            model="preresnet20",
+            model_options=dict(norm="layer"),
+            train_size=None,
+            test_size=None,
+            teacher_epochs=300,
+            student_epochs=300,
+            long_epochs=(300, 1000, 5000),
+            batch_size=128,
+            trials=3,
+            table_trials=10,
+            eval_every=10,
+            plane_points=31,
+            plane_examples=10_000,
+        ),
+    )
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #1ce6589a
 LAMBDAS = (0.0, 0.125, 0.25, 0.375, 0.5, 0.75, 1.0)  # Figure 6b: the weight on the teacher in the student's start
-PLANE_LAMBDAS = (0.0, 0.25, 0.375)                   # Figure 6c
-FIG6A_OPTIMIZERS = {"SGD": dict(optimizer="sgd"), "Adam": dict(optimizer="adam", lr=5e-2)}  # Adam: the reference branch's lr
+PLANE_LAMBDAS = (0.0, 0.25, 0.375)  # Figure 6c
+FIG6A_OPTIMIZERS = {
+    "SGD": dict(optimizer="sgd"),
+    "Adam": dict(optimizer="adam", lr=5e-2),
+}  # Adam: the reference branch's lr
 INITS = {"random": "Random", "teacher_init": "Teacher's initial weights"}  # Table 1's two starts
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #53f06051
 def _data(p: dict, split: str) -> DataSpec:
     return DataSpec(p["data"], split, size=p[f"{split}_size"], seed=0)
 
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #17776161
 def sec6_2_teacher(scale: str, trial: int) -> RunSpec:
     "The LayerNorm ResNet teacher of `trial` (seed `100 * trial`), trained on the labels with crops and flips."
     p = sec6_2_presets(scale)
-    config = TrainConfig(epochs=p["teacher_epochs"], batch_size=p["batch_size"], eval_every=p["eval_every"] or p["teacher_epochs"],
-                         seed=100 * trial)
-    return RunSpec(p["model"], (_data(p, "train"),), _data(p, "test"), config, dict(p["model_options"]), seed=100 * trial)
+    config = TrainConfig(
+        epochs=p["teacher_epochs"],
+        batch_size=p["batch_size"],
+        eval_every=p["eval_every"] or p["teacher_epochs"],
+        seed=100 * trial,
+    )
+    return RunSpec(
+        p["model"], (_data(p, "train"),), _data(p, "test"), config, dict(p["model_options"]), seed=100 * trial
+    )
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #04e012d5
-def sec6_2_student(scale: str,                   # smoke, cpu or paper
-                   trial: int,                   # whose teacher it distils
-                   *,
-                   init: str | float = "random",  # "random", "teacher_init" or lambda, the weight on the teacher's final weights
-                   optimizer: str = "SGD",       # a key of FIG6A_OPTIMIZERS
-                   epochs: int | None = None,    # default: the scale's student epochs
-                   weight_decay: float = 1e-4,   # the default recipe's; Figure 6a uses 0
-                  ) -> RunSpec:
-    "The self-distilled student of `trial`: the teacher's network and data, crops and flips, tau = 4; started as `init` says."
+def sec6_2_student(
+    scale: str,  # smoke, cpu or paper
+    trial: int,  # whose teacher it distils
+    *,
+    init: str | float = "random",  # "random", "teacher_init" or lambda, the weight on the teacher's final weights
+    optimizer: str = "SGD",  # a key of FIG6A_OPTIMIZERS
+    epochs: int | None = None,  # default: the scale's student epochs
+    weight_decay: float = 1e-4,  # the default recipe's; Figure 6a uses 0
+) -> RunSpec:
+    """The self-distilled student of `trial`: the teacher's network and data, crops and flips, tau = 4; started as
+    `init` says."""
     if optimizer not in FIG6A_OPTIMIZERS:
         raise SpecError(f"unknown optimizer {optimizer!r}; valid optimizers are {', '.join(FIG6A_OPTIMIZERS)}")
     p, teacher = sec6_2_presets(scale), sec6_2_teacher(scale, trial)
     epochs = epochs or p["student_epochs"]
-    config = dataclasses.replace(teacher.train, epochs=epochs, tau=4.0, weight_decay=weight_decay, seed=1000 + trial,
-                                 eval_every=p["eval_every"] or epochs, **FIG6A_OPTIMIZERS[optimizer])
+    config = dataclasses.replace(
+        teacher.train,
+        epochs=epochs,
+        tau=4.0,
+        weight_decay=weight_decay,
+        seed=1000 + trial,
+        eval_every=p["eval_every"] or epochs,
+        **FIG6A_OPTIMIZERS[optimizer],
+    )
     init = "random" if init == 0 else init  # lambda = 0 is the random start: one run, shared with Table 1
     return dataclasses.replace(teacher, train=config, teachers=(teacher,), init=init, seed=1000 + trial)
 
@@ -76,105 +140,190 @@ def sec6_2_student(scale: str,                   # smoke, cpu or paper
 def _teacher_points(scale: str, trials: int) -> list[GridPoint]:
     return [GridPoint(sec6_2_teacher(scale, trial), dict(trial=trial)) for trial in range(trials)]
 
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #fba528ec
 def fig6a_points(scale: str) -> list[GridPoint]:
     "Figure 6a: per trial, SGD and Adam students without weight decay at each of the scale's three epoch budgets."
     p = sec6_2_presets(scale)
     return _teacher_points(scale, p["trials"]) + [
-        GridPoint(sec6_2_student(scale, trial, optimizer=opt, epochs=epochs, weight_decay=0.0),
-                  dict(trial=trial, optimizer=opt, epochs=epochs))
-        for trial in range(p["trials"]) for opt in FIG6A_OPTIMIZERS for epochs in p["long_epochs"]]
+        GridPoint(
+            sec6_2_student(scale, trial, optimizer=opt, epochs=epochs, weight_decay=0.0),
+            dict(trial=trial, optimizer=opt, epochs=epochs),
+        )
+        for trial in range(p["trials"])
+        for opt in FIG6A_OPTIMIZERS
+        for epochs in p["long_epochs"]
+    ]
 
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #9756e3fa
 def fig6b_points(scale: str) -> list[GridPoint]:
     "Figure 6b: per trial, a default student started at each lambda of `LAMBDAS`."
     p = sec6_2_presets(scale)
-    return _teacher_points(scale, p["trials"]) + [GridPoint(sec6_2_student(scale, trial, init=lam), dict(trial=trial, lam=lam))
-                                                  for trial in range(p["trials"]) for lam in LAMBDAS]
+    return _teacher_points(scale, p["trials"]) + [
+        GridPoint(sec6_2_student(scale, trial, init=lam), dict(trial=trial, lam=lam))
+        for trial in range(p["trials"])
+        for lam in LAMBDAS
+    ]
 
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #d4b006f1
 def table1_points(scale: str) -> list[GridPoint]:
     "Table 1: per trial, a default student started at random and one started at its teacher's initial weights."
     p = sec6_2_presets(scale)
-    return _teacher_points(scale, p["table_trials"]) + [GridPoint(sec6_2_student(scale, trial, init=init), dict(trial=trial, init=init))
-                                                        for trial in range(p["table_trials"]) for init in INITS]
+    return _teacher_points(scale, p["table_trials"]) + [
+        GridPoint(sec6_2_student(scale, trial, init=init), dict(trial=trial, init=init))
+        for trial in range(p["table_trials"])
+        for init in INITS
+    ]
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #206e3e9f
 def fig6a_figure(results: pd.DataFrame):
     "Figure 6a: final train agreement against the epoch budget, per optimiser (mean +- std over trials)."
-    return plot_metric_curves(results, "epochs", ["train_agreement", "agreement"], hue="optimizer",
-                              hue_order=list(FIG6A_OPTIMIZERS), log_x=True, scale=figure_scale(results),
-                              title="Figure 6a: SGD against Adam, no weight decay")
+    return plot_metric_curves(
+        results,
+        "epochs",
+        ["train_agreement", "agreement"],
+        hue="optimizer",
+        hue_order=list(FIG6A_OPTIMIZERS),
+        log_x=True,
+        scale=figure_scale(results),
+        title="Figure 6a: SGD against Adam, no weight decay",
+    )
 
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #e450a666
 def fig6b_figure(results: pd.DataFrame):
     "Figure 6b: final train loss and train agreement against lambda, the start's weight on the teacher."
-    return plot_metric_curves(results, "lam", ["train_loss", "train_agreement"], scale=figure_scale(results),
-                              title="Figure 6b: student started at λ·θ_teacher + (1 − λ)·θ_random")
+    return plot_metric_curves(
+        results,
+        "lam",
+        ["train_loss", "train_agreement"],
+        scale=figure_scale(results),
+        title="Figure 6b: student started at λ·θ_teacher + (1 − λ)·θ_random",
+    )
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #0f7994cd
-TABLE1_COLUMNS = ("agreement", "kl", "rbf_cka_1", "rbf_cka_2", "rbf_cka_3", "linear_cka_1", "linear_cka_2", "linear_cka_3")
+TABLE1_COLUMNS = (
+    "agreement",
+    "kl",
+    "rbf_cka_1",
+    "rbf_cka_2",
+    "rbf_cka_3",
+    "linear_cka_1",
+    "linear_cka_2",
+    "linear_cka_3",
+)
+
 
 def table1_table(results: pd.DataFrame) -> pd.DataFrame:
-    "Table 1: per start, test agreement (%), test KL and stage CKA as 'mean (std)' over trials, and the teachers' accuracy (%)."
+    """Table 1: per start, test agreement (%), test KL and stage CKA as 'mean (std)' over trials, and the teachers'
+    accuracy (%)."""
     students = results[results.role == "student"]
-    def cell(values: pd.Series, factor: float) -> str: return f"{factor * values.mean():.3f} ({factor * values.std():.3f})"
-    rows = {INITS[init]: {c: cell(g[c], 100 if c == "agreement" else 1) for c in TABLE1_COLUMNS if c in g}
-            for init, g in students.groupby("init", sort=False)}
+
+    def cell(values: pd.Series, factor: float) -> str:
+        return f"{factor * values.mean():.3f} ({factor * values.std():.3f})"
+
+    rows = {
+        INITS[init]: {c: cell(g[c], 100 if c == "agreement" else 1) for c in TABLE1_COLUMNS if c in g}
+        for init, g in students.groupby("init", sort=False)
+    }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table["teacher accuracy"] = cell(students.drop_duplicates("trial")["teacher_accuracy"], 100)
     return table
 
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #d549b8d3
 def table1_figure(results: pd.DataFrame):
     "Table 1 as bars: test agreement, test KL and RBF CKA per stage, per start (mean +- std over trials)."
     short = {"random": "random", "teacher_init": "teacher's init"}
-    return plot_metric_bars(results.assign(Initialisation=results["init"].map(short)), "Initialisation",
-                            ["agreement", "kl", "rbf_cka_1", "rbf_cka_2", "rbf_cka_3"], order=list(short.values()),
-                            ncols=5, panel_size=(2.8, 2.6), scale=figure_scale(results),
-                            title="Table 1: random start against the teacher's initial weights")
+    return plot_metric_bars(
+        results.assign(Initialisation=results["init"].map(short)),
+        "Initialisation",
+        ["agreement", "kl", "rbf_cka_1", "rbf_cka_2", "rbf_cka_3"],
+        order=list(short.values()),
+        ncols=5,
+        panel_size=(2.8, 2.6),
+        scale=figure_scale(results),
+        title="Table 1: random start against the teacher's initial weights",
+    )
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #dc917eaa
 PLANE_LABELS = {"teacher": "θ_teacher", "start": "θ_init", "end": "θ_final"}
+
 
 def sec6_2_plane(scale: str, lam: float, trial: int = 0) -> PlaneSpec:
     "Figure 6c's loss plane at `scale` through the teacher, start and end of Figure 6b's student started at `lam`."
     p = sec6_2_presets(scale)
     return PlaneSpec(sec6_2_student(scale, trial, init=lam), points=p["plane_points"], examples=p["plane_examples"])
 
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #74e011b1
 def fig6c_points(scale: str) -> list[GridPoint]:
     "Figure 6c: trial 0's planes for each lambda of `PLANE_LAMBDAS` (their students and teacher come with them)."
     return [GridPoint(sec6_2_plane(scale, lam), dict(trial=0, lam=lam)) for lam in PLANE_LAMBDAS]
 
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #6db31d0f
 def excess_loss(row) -> np.ndarray:
-    "A plane's distillation loss above its teacher's own (the least it can be), floored at 1% of the student's final excess for a log scale."
+    """A plane's distillation loss above its teacher's own (the least it can be), floored at 1% of the student's final
+    excess for a log scale."""
     excess = np.asarray(row.plane_loss) - row.loss_at_teacher
     return np.maximum(excess, 0.01 * max(row.loss_at_end - row.loss_at_teacher, 1e-12))
 
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #2e344502
 def fig6c_figure(results: pd.DataFrame):
-    "Figure 6c: the distillation loss above the teacher's on each plane (log colour scale), the teacher, start and end marked."
+    """Figure 6c: the distillation loss above the teacher's on each plane (log colour scale), the teacher, start and end
+    marked."""
     planes = results[results.role == "plane"].sort_values("lam")
-    surfaces = {f"λ = {row.lam:g}": dict(x=row.x, y=row.y, z=excess_loss(row),
-                                         points={PLANE_LABELS[k]: tuple(xy) for k, xy in row.points.items()})
-                for row in planes.itertuples()}
-    return plot_surfaces(surfaces, scale=figure_scale(results), log_z=True, ncols=len(surfaces), panel_size=(4.2, 3.0),
-                         zlabel="loss − teacher's loss", xlabel="along θ_init − θ_teacher", ylabel="orthogonal, towards θ_final",
-                         title="Figure 6c: distillation loss on the plane through teacher, start and end")
+    surfaces = {
+        f"λ = {row.lam:g}": dict(
+            x=row.x, y=row.y, z=excess_loss(row), points={PLANE_LABELS[k]: tuple(xy) for k, xy in row.points.items()}
+        )
+        for row in planes.itertuples()
+    }
+    return plot_surfaces(
+        surfaces,
+        scale=figure_scale(results),
+        log_z=True,
+        ncols=len(surfaces),
+        panel_size=(4.2, 3.0),
+        zlabel="loss − teacher's loss",
+        xlabel="along θ_init − θ_teacher",
+        ylabel="orthogonal, towards θ_final",
+        title="Figure 6c: distillation loss on the plane through teacher, start and end",
+    )
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #e0f098e3
-@experiment("fig6a", "Self-distilled LayerNorm ResNets trained longer, with SGD or Adam (Figure 6a)", "6.2", figure=fig6a_figure)
+@experiment(
+    "fig6a", "Self-distilled LayerNorm ResNets trained longer, with SGD or Adam (Figure 6a)", "6.2", figure=fig6a_figure
+)
 def fig6a_grid(scale: str) -> list[GridPoint]:
     "Section 6.2's teachers and Figure 6a's students."
     return fig6a_points(scale)
 
-@experiment("fig6b", "Self-distilled students started between a random point and the teacher (Figure 6b)", "6.2", figure=fig6b_figure)
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #d3572fa6
+@experiment(
+    "fig6b",
+    "Self-distilled students started between a random point and the teacher (Figure 6b)",
+    "6.2",
+    figure=fig6b_figure,
+)
 def fig6b_grid(scale: str) -> list[GridPoint]:
     "Section 6.2's teachers and Figure 6b's students."
     return fig6b_points(scale)
 
-@experiment("table1", "Self-distilled students started at random or at the teacher's initial weights, with stage CKA (Table 1)", "6.2",
-            figure=table1_figure)
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #0565705d
+@experiment(
+    "table1",
+    "Self-distilled students started at random or at the teacher's initial weights, with stage CKA (Table 1)",
+    "6.2",
+    figure=table1_figure,
+)
 def table1_grid(scale: str) -> list[GridPoint]:
     "Section 6.2's teachers and Table 1's students."
     return table1_points(scale)
 
-@experiment("fig6c", "Distillation-loss planes through teacher, start and end of students started at lambda (Figure 6c)", "6.2",
-            figure=fig6c_figure)
+# %% ../../nbs/paper/sec6_2_optimization.ipynb #aca2f5fd
+@experiment(
+    "fig6c",
+    "Distillation-loss planes through teacher, start and end of students started at lambda (Figure 6c)",
+    "6.2",
+    figure=fig6c_figure,
+)
 def fig6c_grid(scale: str) -> list[GridPoint]:
     "Figure 6c's loss planes (with the students and the teacher they need)."
     return fig6c_points(scale)
