@@ -3,7 +3,7 @@ __version__ = "0.0.1"
 import importlib as _importlib
 
 # The chapters of the library, importable as attributes (`kdfidelity.metrics`) without paying for all of them at once.
-_SUBMODULES = ("settings", "files", "data", "augment", "models", "losses", "metrics", "train", "gan", "landscape",
+_SUBMODULES = ("settings", "files", "data", "resume", "augment", "models", "losses", "metrics", "train", "gan", "landscape",
                "store", "workspace", "specs", "gan_runs", "runs", "plane_runs", "experiments", "runner", "results",
                "plots", "cli", "paper")
 

@@ -24,7 +24,8 @@ from .specs import SpecError
 from .workspace import Workspace, speed_from_settings
 from .files import atomic_write_bytes, exclusive_lock, remove_stale_temporaries
 from .settings import SCALES, SettingsError, load_settings, resolve_device
-from .train import CheckpointError, TrainConfigError
+from .resume import CheckpointError
+from .train import TrainConfigError
 
 # %% auto #0
 __all__ = ['SHOWN_METRICS', 'MAX_DEFAULT_WORKERS', 'CLIError', 'figure_dir', 'format_table', 'report', 'cmd_list',

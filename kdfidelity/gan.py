@@ -22,8 +22,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from .augment import normalize
 from .data import BatchIterator, ImageDataset, derive_seed, one_line
-from .files import remove_stale_temporaries
-from .train import CheckpointError, _load_failure, _progress_bar, _stream_seed, save_checkpoint, seeded_init
+from .resume import Checkpoint, differences, progress_bar, stream_seed
+from .train import seeded_init
 
 # %% auto #0
 __all__ = ['GAN_CHECKPOINT_FORMAT', 'GeneratorBlock', 'Generator', 'DiscriminatorBlock', 'Discriminator',
@@ -243,20 +243,9 @@ def _start_over(path) -> str:
     )
 
 # %% ../nbs/07_gan.ipynb #52537ece
-def _load_gan_checkpoint(path: Path, config: GanConfig, num_examples: int) -> dict:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"checkpoint {path} cannot be read ({_load_failure(e)}); {_start_over(path)}") from None
-    if not isinstance(state, dict) or state.get("format") != GAN_CHECKPOINT_FORMAT:
-        raise CheckpointError(
-            f"{path} is not a kdfidelity GAN checkpoint ({GAN_CHECKPOINT_FORMAT}); {_start_over(path)}"
-        )
-    if state.get("config") != config.to_dict() or state.get("num_examples") != num_examples:
-        raise CheckpointError(
-            f"checkpoint {path} belongs to another GAN run (its config or data differ); {_start_over(path)}"
-        )
-    return state
+def _gan_checkpoint(path: Path | str | None) -> Checkpoint:
+    "`train_gan`'s checkpoint at `path`."
+    return Checkpoint(path, GAN_CHECKPOINT_FORMAT, "GAN", _start_over(path))
 
 # %% ../nbs/07_gan.ipynb #6a96def5
 def train_gan(
@@ -281,31 +270,26 @@ def train_gan(
     decay = lambda step: 1 - (1 - config.lr_min / config.lr) * min(step, config.iterations) / config.iterations
     sched_g, sched_d = (torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (opt_g, opt_d))
     batches = BatchIterator(data, config.batch_size, seed=derive_seed(config.seed, 3), device=device, drop_last=True)
-    rng = torch.Generator().manual_seed(_stream_seed(config.seed, "augmentation"))
-    path, history, start = Path(checkpoint_path) if checkpoint_path is not None else None, [], 0
-    if path is not None:
-        if discard_checkpoint:
-            path.unlink(missing_ok=True)
-        remove_stale_temporaries(path.parent, name=path.name)
-        if path.exists():
-            state = _load_gan_checkpoint(path, config, len(data))
-            try:
-                for obj, key in (
-                    (G, "generator"),
-                    (D, "discriminator"),
-                    (opt_g, "opt_g"),
-                    (opt_d, "opt_d"),
-                    (sched_g, "sched_g"),
-                    (sched_d, "sched_d"),
-                    (batches, "batches"),
-                ):
-                    obj.load_state_dict(state[key])
-                rng.set_state(state["rng"])
-                start, history = int(state["iteration"]), list(state["history"])
-            except (KeyError, TypeError, ValueError, RuntimeError) as e:
-                raise CheckpointError(
-                    f"checkpoint {path} is damaged ({one_line(e, 200)}); {_start_over(path)}"
-                ) from None
+    rng = torch.Generator().manual_seed(stream_seed(config.seed, "augmentation"))
+    checkpoint, history, start = _gan_checkpoint(checkpoint_path), [], 0
+    saved = checkpoint.load(discard=discard_checkpoint)
+    if saved is not None:
+        problems = differences(saved.get("config") or {}, config.to_dict(), "config")
+        if saved.get("num_examples") != len(data):
+            problems.append(f"its data has {saved.get('num_examples')} images, this one {len(data)}")
+        checkpoint.refuse(problems, "another GAN run")
+        checkpoint.restore(
+            saved,
+            generator=G,
+            discriminator=D,
+            opt_g=opt_g,
+            opt_d=opt_d,
+            sched_g=sched_g,
+            sched_d=sched_d,
+            batches=batches,
+            rng=rng,
+        )
+        start, history = int(saved["iteration"]), list(saved["history"])
 
     def real_batches():
         while True:
@@ -315,7 +299,7 @@ def train_gan(
     sums, began = torch.zeros(4, device=device), time.perf_counter()
     G.train()
     D.train()
-    bar = _progress_bar(progress, total=config.iterations, initial=start, unit="step", desc="sngan")
+    bar = progress_bar(progress, total=config.iterations, initial=start, unit="step", desc="sngan")
     try:
         for step in range(start + 1, config.iterations + 1):
             for _ in range(config.n_dis):
@@ -353,25 +337,20 @@ def train_gan(
                 history.append(record)
                 sums.zero_()
                 began = time.perf_counter()
-                if path is not None:
-                    save_checkpoint(
-                        dict(
-                            format=GAN_CHECKPOINT_FORMAT,
-                            config=config.to_dict(),
-                            num_examples=len(data),
-                            iteration=step,
-                            generator=G.state_dict(),
-                            discriminator=D.state_dict(),
-                            opt_g=opt_g.state_dict(),
-                            opt_d=opt_d.state_dict(),
-                            sched_g=sched_g.state_dict(),
-                            sched_d=sched_d.state_dict(),
-                            rng=rng.get_state(),
-                            batches=batches.state_dict(),
-                            history=history,
-                        ),
-                        path,
-                    )
+                checkpoint.save(
+                    config=config.to_dict(),
+                    num_examples=len(data),
+                    iteration=step,
+                    generator=G.state_dict(),
+                    discriminator=D.state_dict(),
+                    opt_g=opt_g.state_dict(),
+                    opt_d=opt_d.state_dict(),
+                    sched_g=sched_g.state_dict(),
+                    sched_d=sched_d.state_dict(),
+                    rng=rng.get_state(),
+                    batches=batches.state_dict(),
+                    history=history,
+                )
                 bar.set_postfix(d_loss=f"{d_mean:.3f}", g_loss=f"{g_mean:.3f}")
                 if on_log is not None:
                     on_log(dict(record))

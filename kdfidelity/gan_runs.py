@@ -66,11 +66,6 @@ def flops(self: GanSpec) -> float:
 def run(self: GanSpec, ws: Workspace, run_dir: Path, discard_checkpoint: bool = False) -> dict:
     "Train the GAN into `ws.store`, resuming from the checkpoint in `run_dir`."
     store = ws.store
-
-    def log(record):
-        earlier = [r for r in store.history(self) if r["iteration"] < record["iteration"]]
-        store.write_history(self, earlier + [record])
-
     result = train_gan(
         self.data.load(ws),
         self.config,
@@ -78,7 +73,7 @@ def run(self: GanSpec, ws: Workspace, run_dir: Path, discard_checkpoint: bool = 
         checkpoint_path=run_dir / "checkpoint.pt",
         discard_checkpoint=discard_checkpoint,
         progress=ws.progress,
-        on_log=log,
+        on_log=lambda record: store.log(self, record, step="iteration"),
     )
     store.finish(self, result.generator, result.history, result.final)
     return result.final

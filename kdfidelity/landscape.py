@@ -22,8 +22,8 @@ from .augment import Policy
 from .data import ImageDataset
 from .losses import distillation_loss
 from .metrics import model_device
-from .train import CheckpointError, _augmented_inputs, _load_failure, _progress_bar
-from .train import _stream_seed, save_checkpoint
+from .resume import Checkpoint, progress_bar, stream_seed
+from .train import _augmented_inputs
 
 # %% auto #0
 __all__ = ['PLANE_FORMAT', 'Plane', 'plane_through', 'plane_grid', 'distillation_sample', 'evaluate_points', 'evaluate_plane']
@@ -103,7 +103,7 @@ def distillation_sample(data: ImageDataset, policy: Policy | None, size: int, se
     training's)."""
     if not isinstance(size, int) or size < 1:
         raise ValueError(f"size = {size!r} must be a positive integer")
-    generator = torch.Generator().manual_seed(_stream_seed(seed, "train_eval"))
+    generator = torch.Generator().manual_seed(stream_seed(seed, "train_eval"))
     index = torch.randperm(len(data), generator=generator)[:size].sort().values
     inputs = data.inputs[index.to(data.device)].cpu()
     return _augmented_inputs(inputs, data, policy, generator, mixed_labels=False)[0]
@@ -142,19 +142,11 @@ def _grid_key(xs, ys, inputs: Tensor, tau: float) -> dict:
     return dict(xs=[float(x) for x in xs], ys=[float(y) for y in ys], examples=len(inputs), tau=float(tau))
 
 # %% ../nbs/08_landscape.ipynb #3a350dc8
-def _plane_state(path: Path, xs, ys, inputs: Tensor, tau: float) -> dict | None:
-    "The checkpointed values of this plane at `path`, checked to belong to it; None when there is none."
-    if not path.exists():
-        return None
-    hint = f"delete {path} to evaluate the plane from the start"
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"plane checkpoint {path} cannot be read ({_load_failure(e)}); {hint}") from None
-    if not isinstance(state, dict) or state.get("format") != PLANE_FORMAT:
-        raise CheckpointError(f"{path} is not a loss-plane checkpoint (format {PLANE_FORMAT}); {hint}")
-    if state.get("grid") != _grid_key(xs, ys, inputs, tau):
-        raise CheckpointError(f"checkpoint {path} belongs to another plane (grid, sample size or tau differ); {hint}")
+def _plane_state(checkpoint: Checkpoint, grid: dict) -> dict | None:
+    "The checkpointed values of the plane of `grid` (its `_grid_key`), checked to be its own; None when there are none."
+    state = checkpoint.load()
+    if state is not None and state.get("grid") != grid:
+        checkpoint.refuse(["its grid, sample size or tau differ"], "another plane")
     return state
 
 # %% ../nbs/08_landscape.ipynb #612794f7
@@ -178,15 +170,16 @@ def evaluate_plane(
     if teacher_logits.shape[0] != len(inputs):
         raise ValueError(f"{len(teacher_logits)} teacher logits for {len(inputs)} inputs")
     grid = [(x, y) for y in ys for x in xs]
-    path = Path(checkpoint_path) if checkpoint_path is not None else None
-    saved = _plane_state(path, xs, ys, inputs, tau) if path is not None else None
+    hint = f"delete {checkpoint_path} to evaluate the plane from the start"
+    checkpoint, key = Checkpoint(checkpoint_path, PLANE_FORMAT, "loss-plane", hint), _grid_key(xs, ys, inputs, tau)
+    saved = _plane_state(checkpoint, key)
     loss, agreement = (
         (saved["loss"], saved["agreement"]) if saved else (torch.full((len(grid),), math.nan, dtype=torch.float64),) * 2
     )
     loss, agreement, done = loss.clone(), agreement.clone(), saved["done"] if saved else 0
     was_training = model.training
     model.eval()
-    bar = _progress_bar(progress, total=len(grid), initial=done, unit="point", desc="loss plane")
+    bar = progress_bar(progress, total=len(grid), initial=done, unit="point", desc="loss plane")
     try:
         with torch.inference_mode():
             while done < len(grid):
@@ -196,17 +189,7 @@ def evaluate_plane(
                 )
                 loss[done : done + len(chunk)], agreement[done : done + len(chunk)] = chunk_loss, chunk_agreement
                 done += len(chunk)
-                if path is not None:
-                    save_checkpoint(
-                        dict(
-                            format=PLANE_FORMAT,
-                            done=done,
-                            loss=loss,
-                            agreement=agreement,
-                            grid=_grid_key(xs, ys, inputs, tau),
-                        ),
-                        path,
-                    )
+                checkpoint.save(done=done, loss=loss, agreement=agreement, grid=key)
                 bar.update(len(chunk))
     finally:
         bar.close()

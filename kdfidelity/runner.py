@@ -21,7 +21,8 @@ from .runs import load_model, load_teacher
 from .settings import apply_threads, load_settings
 from .specs import Spec, SpecError, missing_data, run_spec
 from .store import ResultsStore, RunClaimed, RunFinished
-from .train import CheckpointError, CompileError, with_normalization
+from .resume import CheckpointError
+from .train import CompileError, with_normalization
 from .workspace import Workspace
 
 # %% auto #0

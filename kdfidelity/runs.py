@@ -246,12 +246,6 @@ def run(self: RunSpec, ws: Workspace, run_dir: Path, discard_checkpoint: bool = 
     interpolated = self.init not in ("random", "teacher_init")
     teacher_states = [store.model_state(t) for t in self.teachers] if interpolated else []
     model = initial_student(self, teacher_states)
-    history = store.history(self)  # what an interrupted attempt logged; epochs it redoes are replaced
-
-    def log_epoch(record):
-        history[:] = [r for r in history if r["epoch"] < record["epoch"]] + [record]
-        store.write_history(self, history)
-
     train_data, device = build_train_data(self, ws), model_device(model, ws.device)
     sampler = dict(sampler=image_sampler(self.generator.load_generator(ws), device)) if self.generator else None
     policy = training_policy(self.train, train_data, sampler)  # built once: for the teacher table and for training
@@ -269,7 +263,7 @@ def run(self: RunSpec, ws: Workspace, run_dir: Path, discard_checkpoint: bool = 
         discard_checkpoint=discard_checkpoint,
         speed=ws.speed,
         progress=ws.progress,
-        on_epoch=log_epoch,
+        on_epoch=lambda record: store.log(self, record),
     )
     final = {**result.final, **_self_distillation_cka(self, result.model, teacher, ws)}
     store.finish(self, result.model, result.history, final)

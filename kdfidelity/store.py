@@ -101,6 +101,13 @@ def write_history(self: ResultsStore, spec, history: list[dict]) -> None:
     lines = "".join(json.dumps(record) + "\n" for record in history)
     atomic_write_bytes(self.run_dir(spec) / "history.jsonl", lines.encode())
 
+# %% ../nbs/09_store.ipynb #3e62f932
+@patch
+def log(self: ResultsStore, spec, record: dict, step: str = "epoch") -> None:
+    "Add `record` to the run's history, replacing what an interrupted attempt logged at its `step` or later."
+    history = [r for r in self.history(spec) if r[step] < record[step]]
+    self.write_history(spec, history + [record])
+
 # %% ../nbs/09_store.ipynb #9ecac78c
 @patch
 def finish(self: ResultsStore, spec, model: torch.nn.Module | None, history: list[dict], final: dict) -> None:

@@ -30,6 +30,8 @@ from tqdm.std import tqdm
 from .augment import POLICIES, AugmentError, Mixup, Policy, build_policy, normalize
 from .augment import policy_options, to_unit_float
 from .files import atomic_write, remove_stale_temporaries
+from .resume import Checkpoint, CheckpointError, differences, progress_bar, stream_seed
+from .resume import rng_state, seeded_global_rng, set_rng_state
 from .data import Batch, BatchIterator, ImageDataset, TextDataset, one_line, derive_seed
 from .losses import distillation_loss, nll_loss
 from .models import Ensemble
@@ -38,9 +40,9 @@ from .metrics import model_device, model_inputs, accuracy, ece, evaluate_logits,
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'PRECISIONS', 'NORMALIZATIONS', 'CHECKPOINT_FORMAT', 'TrainConfigError', 'TrainConfig',
            'build_optimizer', 'build_scheduler', 'autocast_context', 'native_bf16', 'with_normalization',
-           'training_policy', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'channels_last_layout',
-           'CompileError', 'compiled', 'SpeedOptions', 'train_step', 'train_agreement', 'TrainResult', 'fit',
-           'seeded_init', 'interpolate_state', 'TeacherLogitCache']
+           'training_policy', 'load_checkpoint', 'channels_last_layout', 'CompileError', 'compiled', 'SpeedOptions',
+           'train_step', 'train_agreement', 'TrainResult', 'fit', 'seeded_init', 'interpolate_state',
+           'TeacherLogitCache']
 
 # %% ../nbs/06_train.ipynb #556c7168
 OPTIMIZERS = ("sgd", "adam")
@@ -309,92 +311,34 @@ _CHECKPOINT_KEYS = (
     "history",
 )
 
-# %% ../nbs/06_train.ipynb #8aea187e
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be used (unreadable, or from a different run); the message names the file and how to
-    discard it."""
-
 # %% ../nbs/06_train.ipynb #d628da44
 def _discard_hint(path) -> str:
     return f"delete {path} or call fit(..., discard_checkpoint=True) to start this run over"
 
-# %% ../nbs/06_train.ipynb #1a0043e4
-def save_checkpoint(state: dict, path: Path | str) -> None:
-    "Write `state` (tensors and plain containers) to `path` atomically (`files.atomic_write`)."
-    with atomic_write(path) as f:
-        torch.save(state, f)
-
-# %% ../nbs/06_train.ipynb #b2a40eff
-def _load_failure(e: Exception) -> str:
-    "Why `torch.load(..., weights_only=True)` failed, in one line."
-    text = str(e)
-    if "Unsupported global" in text:
-        return "it holds objects other than tensors and plain containers, which weights_only=True refuses to unpickle"
-    detail = " ".join(text.split("WeightsUnpickler error:")[-1].split("Check the documentation")[0].split())
-    return f"it may be truncated or corrupted: {type(e).__name__}: {detail[:200]}{' ...' if len(detail) > 200 else ''}"
-
 # %% ../nbs/06_train.ipynb #8a88d9a4
+def _training_checkpoint(path: Path | str | None) -> Checkpoint:
+    "`fit`'s checkpoint at `path`."
+    return Checkpoint(path, CHECKPOINT_FORMAT, "training", _discard_hint(path))
+
+# %% ../nbs/06_train.ipynb #c3e1a2b4
+def _check_complete(state: dict, checkpoint: Checkpoint):
+    "Raise `CheckpointError` unless the training checkpoint `state` holds every part of a run."
+    missing = [k for k in _CHECKPOINT_KEYS if k not in state]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {checkpoint.path} is incomplete (missing {', '.join(missing)}); {checkpoint.hint}"
+        )
+
+# %% ../nbs/06_train.ipynb #a1c0ad57
 def load_checkpoint(path: Path | str) -> dict:
-    "The checkpoint at `path`, read with `weights_only=True` onto the CPU; `CheckpointError` if it cannot be read."
+    "The training checkpoint at `path`, read onto the CPU (`weights_only=True`); `CheckpointError` if it is unusable."
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"checkpoint {path} cannot be read ({_load_failure(e)}); {_discard_hint(path)}") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(
-            f"{path} is not a kdfidelity training checkpoint (format {CHECKPOINT_FORMAT}); {_discard_hint(path)}"
-        )
-    missing = [k for k in _CHECKPOINT_KEYS if k not in state]
-    if missing:
-        raise CheckpointError(f"checkpoint {path} is incomplete (missing {', '.join(missing)}); {_discard_hint(path)}")
+    checkpoint = _training_checkpoint(path)
+    state = checkpoint.load()
+    _check_complete(state, checkpoint)
     return state
-
-# %% ../nbs/06_train.ipynb #1c835eb8
-_STREAMS = {"init": 1, "augmentation": 2, "global": 3, "train_eval": 4}
-
-
-def _stream_seed(seed: int, stream: str) -> int:
-    """Seed of one random stream of a run; three parts, so it never equals a `BatchIterator` epoch seed
-    `derive_seed(seed, epoch)`."""
-    return derive_seed(seed, 0, _STREAMS[stream])
-
-# %% ../nbs/06_train.ipynb #4916faa8
-def _cuda_index(device: torch.device) -> int | None:
-    if device.type != "cuda":
-        return None
-    return device.index if device.index is not None else torch.cuda.current_device()
-
-# %% ../nbs/06_train.ipynb #bd26c546
-@contextmanager
-def _seeded_global_rng(seed: int, device: torch.device):
-    "Fork torch's global CPU generator (and the CUDA one of `device`) and seed them for this run."
-    index = _cuda_index(device)
-    with torch.random.fork_rng(devices=[] if index is None else [index]):
-        torch.default_generator.manual_seed(_stream_seed(seed, "global"))
-        if index is not None:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(_stream_seed(seed, "global"))
-        yield
-
-# %% ../nbs/06_train.ipynb #563630ba
-def _rng_state(generator: torch.Generator, device: torch.device) -> dict:
-    index = _cuda_index(device)
-    return {
-        "cpu": torch.get_rng_state(),
-        "augmentation": generator.get_state(),
-        "cuda": None if index is None else torch.cuda.get_rng_state(index),
-    }
-
-# %% ../nbs/06_train.ipynb #25eaec01
-def _set_rng_state(state: dict, generator: torch.Generator, device: torch.device):
-    torch.set_rng_state(state["cpu"])
-    generator.set_state(state["augmentation"])
-    index = _cuda_index(device)
-    if index is not None and state["cuda"] is not None:
-        torch.cuda.set_rng_state(state["cuda"], index)
 
 # %% ../nbs/06_train.ipynb #a8c4ac19
 def _module_device(module: nn.Module) -> torch.device | None:
@@ -614,7 +558,7 @@ def train_agreement(
     """Top-1 agreement of `student` and `teacher` on `data` under `policy`, both in eval mode on one fresh seeded draw
     per example (Section 6.1)."""
     device = model_device(student, device)
-    generator = torch.Generator().manual_seed(_stream_seed(seed, "train_eval"))
+    generator = torch.Generator().manual_seed(stream_seed(seed, "train_eval"))
     matches, modes, amp = 0, {m: m.training for m in student.modules()}, autocast_context(precision, device)
     with _borrowed_teacher(teacher, device) as teacher, torch.inference_mode(), amp:
         student.eval()
@@ -635,22 +579,6 @@ def train_agreement(
                 m.training = training
     return matches / len(data)
 
-# %% ../nbs/06_train.ipynb #8ae72b30
-def _progress_enabled(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    under_test = "PYTEST_CURRENT_TEST" in os.environ or bool(os.environ.get("IN_TEST"))
-    return sys.stderr.isatty() and not under_test
-
-# %% ../nbs/06_train.ipynb #a9073db0
-def _progress_bar(progress: bool | None, **kwargs) -> tqdm:
-    "A tqdm bar (a notebook widget where one can be drawn), or a disabled one."
-    if not _progress_enabled(progress):
-        return tqdm(disable=True, **kwargs)
-    from tqdm.auto import tqdm as auto_tqdm  # imported only when shown: it warns in Jupyter without ipywidgets
-
-    return auto_tqdm(**kwargs)
-
 # %% ../nbs/06_train.ipynb #8908e22a
 @dataclass
 class TrainResult:
@@ -667,13 +595,12 @@ def _final(history: list[dict]) -> dict:
     return {k: v for k, v in history[-1].items() if k not in ("epoch", "lr", "seconds")} if history else {}
 
 # %% ../nbs/06_train.ipynb #58021d93
-def _check_belongs(state: dict, path: Path, config: TrainConfig, kind: str, model: nn.Module, num_examples: int):
+def _check_belongs(
+    state: dict, checkpoint: Checkpoint, config: TrainConfig, kind: str, model: nn.Module, num_examples: int
+):
     "Raise `CheckpointError` unless the checkpoint `state` was written by this run."
-    problems, mine = [], config.to_dict()
     saved = state["config"] if isinstance(state["config"], dict) else {}
-    for key in sorted(set(mine) | set(saved)):
-        if saved.get(key) != mine.get(key):
-            problems.append(f"config {key} is {saved.get(key)!r} there, {mine.get(key)!r} here")
+    problems = differences(saved, config.to_dict(), "config")
     if state["kind"] != kind:
         problems.append(f"it is a {state['kind']} run, this is a {kind} run")
     if state["num_examples"] != num_examples:
@@ -684,25 +611,26 @@ def _check_belongs(state: dict, path: Path, config: TrainConfig, kind: str, mode
         differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
         shown = ", ".join(f"{k} ({theirs.get(k, 'absent')} there, {ours.get(k, 'absent')} here)" for k in differ[:3])
         problems.append(f"its model differs in {len(differ)} tensor(s): {shown}{', ...' if len(differ) > 3 else ''}")
-    if problems:
-        raise CheckpointError(
-            f"checkpoint {path} belongs to a different run: {'; '.join(problems)}; {_discard_hint(path)}"
-        )
+    checkpoint.refuse(problems)
 
 # %% ../nbs/06_train.ipynb #ef470b4f
-def _restore(state, path, model, optimizer, scheduler, batches, generator, device) -> tuple[int, list[dict]]:
+def _restore(
+    state, checkpoint: Checkpoint, model, optimizer, scheduler, batches, generator, device
+) -> tuple[int, list[dict]]:
     "Load a checked checkpoint into the run's objects; the epochs it completed and its history."
+    epoch, history = int(state["epoch"]), list(state["history"])
+    if len(history) != epoch:
+        raise CheckpointError(
+            f"checkpoint {checkpoint.path} is damaged ({len(history)} history records for {epoch} "
+            f"epochs); {checkpoint.hint}"
+        )
+    checkpoint.restore(state, model=model, optimizer=optimizer, scheduler=scheduler, batches=batches)
     try:
-        epoch, history = int(state["epoch"]), list(state["history"])
-        if len(history) != epoch:
-            raise ValueError(f"{len(history)} history records for {epoch} epochs")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        batches.load_state_dict(state["batches"])
-        _set_rng_state(state["rng"], generator, device)
+        set_rng_state(state["rng"], generator, device)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"checkpoint {path} is damaged ({one_line(e, 200)}); {_discard_hint(path)}") from None
+        raise CheckpointError(
+            f"checkpoint {checkpoint.path} is damaged ({one_line(e, 200)}); {checkpoint.hint}"
+        ) from None
     return epoch, history
 
 # %% ../nbs/06_train.ipynb #ab0d62e6
@@ -748,32 +676,29 @@ def fit(
                 "pass teacher= as well (it is then used for the test set only) or leave test_data out"
             )
     kind = "supervised" if teacher is None and teacher_cache is None else "distillation"
-    path = Path(checkpoint_path) if checkpoint_path is not None else None
-    if path is not None:
-        if discard_checkpoint:
-            path.unlink(missing_ok=True)
-        remove_stale_temporaries(path.parent, name=path.name)  # what a killed save_checkpoint left behind
+    checkpoint = _training_checkpoint(checkpoint_path)
+    saved = checkpoint.load(discard=discard_checkpoint)
     model.to(device)
     batches = BatchIterator(train_data, config.batch_size, seed=config.seed, device=device)
     optimizer = build_optimizer(model, config)
     scheduler = build_scheduler(optimizer, config, len(batches))
-    generator = torch.Generator().manual_seed(_stream_seed(config.seed, "augmentation"))
+    generator = torch.Generator().manual_seed(stream_seed(config.seed, "augmentation"))
     history, start = [], 0
     with (
-        _seeded_global_rng(config.seed, device),
+        seeded_global_rng(config.seed, device),
         _borrowed_teacher(teacher, device) as teacher,
         channels_last_layout((model, teacher), channels_last),
     ):
-        if path is not None and path.exists():
-            state = load_checkpoint(path)
-            _check_belongs(state, path, config, kind, model, len(train_data))
-            start, history = _restore(state, path, model, optimizer, scheduler, batches, generator, device)
+        if saved is not None:
+            _check_complete(saved, checkpoint)
+            _check_belongs(saved, checkpoint, config, kind, model, len(train_data))
+            start, history = _restore(saved, checkpoint, model, optimizer, scheduler, batches, generator, device)
         step_model, step_teacher = (
             compiled(model, speed.compile),
             compiled(teacher, speed.compile and teacher_cache is None),
         )
         teacher_test_logits = None
-        bar = _progress_bar(progress, total=config.epochs, initial=start, unit="epoch", desc=kind)
+        bar = progress_bar(progress, total=config.epochs, initial=start, unit="epoch", desc=kind)
         try:
             for epoch in range(start + 1, config.epochs + 1):
                 began = time.perf_counter()
@@ -804,22 +729,18 @@ def fit(
                         teacher_test_logits = predict_logits(teacher, test_data, device=device)
                     record.update(_test_metrics(model, test_data, teacher_test_logits, device))
                 history.append(record)
-                if path is not None and (epoch % checkpoint_every == 0 or epoch == config.epochs):
-                    save_checkpoint(
-                        {
-                            "format": CHECKPOINT_FORMAT,
-                            "config": config.to_dict(),
-                            "kind": kind,
-                            "num_examples": len(train_data),
-                            "epoch": epoch,
-                            "model": model.state_dict(),
-                            "optimizer": optimizer.state_dict(),
-                            "scheduler": scheduler.state_dict(),
-                            "rng": _rng_state(generator, device),
-                            "batches": batches.state_dict(),
-                            "history": history,
-                        },
-                        path,
+                if epoch % checkpoint_every == 0 or epoch == config.epochs:
+                    checkpoint.save(
+                        config=config.to_dict(),
+                        kind=kind,
+                        num_examples=len(train_data),
+                        epoch=epoch,
+                        model=model.state_dict(),
+                        optimizer=optimizer.state_dict(),
+                        scheduler=scheduler.state_dict(),
+                        rng=rng_state(generator, device),
+                        batches=batches.state_dict(),
+                        history=history,
                     )
                 bar.set_postfix(
                     {"epoch": epoch, "loss": f"{loss:.4f}", train_key.removeprefix("running_train_"): f"{matched:.4f}"}
@@ -856,7 +777,7 @@ def seeded_init(build: Callable[[], nn.Module], seed: int) -> nn.Module:
     if not _is_int(seed):
         raise TypeError(f"seed must be an integer, got {seed!r}")
     with torch.random.fork_rng(devices=[]):
-        torch.default_generator.manual_seed(_stream_seed(seed, "init"))
+        torch.default_generator.manual_seed(stream_seed(seed, "init"))
         return build()
 
 # %% ../nbs/06_train.ipynb #36a771bc
@@ -1003,7 +924,7 @@ def build(
     device, data = model_device(teacher, device), with_normalization(data, normalization)
     amp = autocast_context(precision, device)
     n, views, logits = len(data), policy.num_views, None  # the table's width is the teacher's output size
-    bar = _progress_bar(progress, total=n * views, unit="view", unit_scale=True, desc="teacher logits")
+    bar = progress_bar(progress, total=n * views, unit="view", unit_scale=True, desc="teacher logits")
     with _borrowed_teacher(teacher, device) as net, channels_last_layout((net,), channels_last), bar:
         for start in range(0, n, batch_size):
             images = to_unit_float(data.images[start : start + batch_size].to(device))

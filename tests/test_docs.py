@@ -57,6 +57,19 @@ def squash(text):
     return re.sub(r"\s+", " ", text).strip()
 
 
+def documented_name(node) -> str:
+    "The heading nbdev gives a definition: `Class.method` for a method added with fastcore's `@patch`, else its name."
+    patched = any(
+        (d.func if isinstance(d, ast.Call) else d).id == "patch"
+        for d in node.decorator_list
+        if isinstance(d.func if isinstance(d, ast.Call) else d, ast.Name)
+    )
+    if not patched:
+        return node.name
+    owner = node.args.args[0].annotation
+    return f"{ast.unparse(owner).strip(chr(39) + chr(34))}.{node.name}"
+
+
 class Expect:
     "What a notebook's page must show, read from the notebook."
 
@@ -82,7 +95,7 @@ class Expect:
                 self.exported.append(squash(body(cell)))
             if "export" in d:
                 self.names += [
-                    n.name
+                    documented_name(n)
                     for n in ast.parse(body(cell)).body
                     if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                     and not n.name.startswith("_")
