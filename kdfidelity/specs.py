@@ -241,10 +241,11 @@ def with_dependencies(spec: Spec) -> list[Spec]:
 
 # %% ../nbs/11_specs.ipynb #ed06edee
 def missing_data(spec: Spec, ws: Workspace) -> str | None:
-    "Why `spec` (or a run it depends on) cannot run for lack of a dataset in `ws`, or None when all its data is there."
+    """Why `spec` (or a run it depends on) cannot run for lack of a dataset in `ws`, or None when all its data is
+    there; a `SpecError` when a dataset is there but too small for what the spec selects from it."""
     for data in dict.fromkeys(d for s in with_dependencies(spec) for d in s.datasets()):
         try:
-            ws.dataset(data.name, data.split)
+            data.load(ws)
         except DatasetNotFoundError as e:
             return str(e)
     return None

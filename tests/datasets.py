@@ -120,17 +120,3 @@ def write_cifar10_test(root: Path | str, n_test: int, seed: int = 0) -> Path:
     (folder / "test_batch").write_bytes(pickle.dumps(batch))
     (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class_{i}" for i in range(10)]}))
     return Path(root)
-
-
-def write_svhn(root: Path | str, n_train: int, seed: int = 0) -> Path:
-    """SVHN's `train_32x32.mat` (10 classes, 3 x 32 x 32) in `root/SVHN`, as torchvision reads it.
-
-    Returns `root`. `X` is 32 x 32 x 3 x N uint8 and `y` is N x 1 with SVHN's labels 1-10 (10 for the digit 0)."""
-    from scipy.io import savemat
-
-    folder = Path(root) / "SVHN"
-    folder.mkdir(parents=True, exist_ok=True)
-    (_, images, labels), _ = _splits(n_train, 0, 10, (3, 32, 32), seed)
-    svhn_labels = np.where(labels == 0, 10, labels).reshape(-1, 1).astype(np.uint8)
-    savemat(folder / "train_32x32.mat", {"X": images.transpose(2, 3, 1, 0), "y": svhn_labels})
-    return Path(root)
