@@ -183,7 +183,7 @@ def stored_teacher_logits(
         remove_stale_temporaries(path.parent)
         try:  # memory-mapped: the processes on one machine share its pages
             saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            cache = TeacherLogitCache(saved["logits"], policy, precision, normalization)
+            cache = TeacherLogitCache(saved["logits"], policy, precision, normalization, network=teacher)
             if cache.num_examples != len(train_data):
                 raise ValueError("a table of another distillation set")
         except (FileNotFoundError, KeyError, TypeError, ValueError, RuntimeError, pickle.UnpicklingError):
@@ -229,7 +229,7 @@ def _self_distillation_cka(spec: RunSpec, student, teacher, ws: Workspace) -> di
 
 # %% ../nbs/13_runs.ipynb #7b78e2aa
 def _teacher_cache(spec: RunSpec, ws: Workspace, teacher, train_data, policy) -> TeacherLogitCache | None:
-    "The stored teacher-logit table `spec` distils from, or None when it distils from the live teacher."
+    "The stored teacher-logit table `spec` distils from (carrying `teacher`), or None when it distils from it live."
     if teacher is None or not ws.speed.teacher_cache:
         return None
     outputs = spec.teachers[0].test.num_classes  # the table's width is the teacher's output size
@@ -249,13 +249,12 @@ def run(self: RunSpec, ws: Workspace, run_dir: Path, discard_checkpoint: bool = 
     train_data, device = build_train_data(self, ws), model_device(model, ws.device)
     sampler = dict(sampler=image_sampler(self.generator.load_generator(ws), device)) if self.generator else None
     policy = training_policy(self.train, train_data, sampler)  # built once: for the teacher table and for training
-    cache = _teacher_cache(self, ws, teacher, train_data, policy)
+    source = _teacher_cache(self, ws, teacher, train_data, policy) or teacher  # stored logits, else the network
     result = fit(
         model,
         train_data,
         self.train,
-        teacher=teacher,
-        teacher_cache=cache,
+        teacher=source,
         policy=policy,
         test_data=self.test.load(ws),
         device=device,

@@ -633,14 +633,22 @@ def _restore(
         ) from None
     return epoch, history
 
+# %% ../nbs/06_train.ipynb #80d6e799
+def _teacher_parts(teacher) -> tuple[nn.Module | None, TeacherLogitCache | None]:
+    "The live network and the stored logit table of `fit`'s one `teacher` argument."
+    if teacher is None or isinstance(teacher, nn.Module):
+        return teacher, None
+    if isinstance(teacher, TeacherLogitCache):
+        return teacher.network, teacher
+    raise TypeError(f"teacher must be a network (nn.Module) or a TeacherLogitCache, got {type(teacher).__name__}")
+
 # %% ../nbs/06_train.ipynb #ab0d62e6
 def fit(
     model: nn.Module,  # the network to train (a teacher, or a student)
     train_data: ImageDataset | TextDataset,  # its training (or distillation) data, in memory
     config: TrainConfig,  # every setting that decides what the run computes
     *,
-    teacher: nn.Module | None = None,  # distil from this network; None trains on the labels
-    teacher_cache: TeacherLogitCache | None = None,  # distil from these stored teacher logits instead
+    teacher: nn.Module | TeacherLogitCache | None = None,  # a network, or its stored logits; None: the labels
     test_data: ImageDataset | TextDataset | None = None,  # scored every `config.eval_every` epochs and at the end
     device=None,  # where to train (default: where `model` is)
     checkpoint_path: Path | str | None = None,  # resume from, and checkpoint to, this file
@@ -652,8 +660,8 @@ def fit(
     progress: bool | None = None,  # a progress bar (default: only in a terminal)
     on_epoch: Callable[[dict], None] | None = None,  # called with each epoch's record once it is checkpointed
 ) -> TrainResult:
-    """Train `model` on `train_data` with the labels (no `teacher`) or by distillation from `teacher` or its
-    `teacher_cache`, as `config` says."""
+    """Train `model` on `train_data` with the labels (no `teacher`) or by distillation from `teacher` (a network run
+    at every step, or a `TeacherLogitCache` of its logits), as `config` says."""
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     if not isinstance(speed, SpeedOptions):
@@ -666,14 +674,13 @@ def fit(
     train_data, test_data = (with_normalization(data, config.normalization) for data in (train_data, test_data))
     policy = training_policy(config, train_data, policy_inputs) if policy is None else policy
     amp = autocast_context(config.precision, device)
+    teacher, teacher_cache = _teacher_parts(teacher)
     if teacher_cache is not None:
-        if not isinstance(teacher_cache, TeacherLogitCache):
-            raise TypeError(f"teacher_cache must be a TeacherLogitCache, got {type(teacher_cache).__name__}")
         teacher_cache.check(train_data, policy, config)
         if test_data is not None and teacher is None:
             raise TrainConfigError(
-                "test_data is scored against the teacher, but only teacher_cache was given; "
-                "pass teacher= as well (it is then used for the test set only) or leave test_data out"
+                "test_data is scored against the teacher network, but the teacher-logit table carries none; "
+                "give it one with cache.with_network(teacher) or leave test_data out"
             )
     kind = "supervised" if teacher is None and teacher_cache is None else "distillation"
     checkpoint = _training_checkpoint(checkpoint_path)
@@ -828,7 +835,14 @@ class TeacherLogitCache:
 
     MAX_BYTES = 4 * 2**30  # the largest table `worthwhile` accepts: CIFAR-100 under `baseline` (3.24 GB) fits
 
-    def __init__(self, logits: torch.Tensor, policy: Policy, precision: str = "fp32", normalization: str = "unitcube"):
+    def __init__(
+        self,
+        logits: torch.Tensor,  # N x V x C float32: the teacher's logits of every (example, view)
+        policy: Policy,  # the finite-view augmentation policy whose views they are
+        precision: str = "fp32",  # the autocast they were computed under
+        normalization: str = "unitcube",  # the input normalisation they were computed under
+        network: nn.Module | None = None,  # the teacher itself, for what the table does not hold (the test set)
+    ):
         _require_finite_views(policy)
         if not isinstance(logits, torch.Tensor) or logits.ndim != 3 or logits.dtype != torch.float32:
             raise TrainConfigError(
@@ -844,6 +858,7 @@ class TeacherLogitCache:
             raise TrainConfigError(f"precision = {precision!r} is not valid; use one of {', '.join(PRECISIONS)}")
         _check_normalization(normalization)
         self.logits, self.policy, self.precision, self.normalization = logits, repr(policy), precision, normalization
+        self.network = network
 
     @property
     def num_examples(self) -> int:
@@ -875,6 +890,12 @@ class TeacherLogitCache:
         precision and normalisation."""
         what = dict(teacher=teacher, data=data, policy=repr(policy), precision=precision, normalization=normalization)
         return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_network(self, network: nn.Module | None) -> TeacherLogitCache:
+        "This table with `network` as its teacher network (which scores the test set)."
+        carrying = copy.copy(self)
+        carrying.network = network
+        return carrying
 
     def to(self, device) -> TeacherLogitCache:
         "This cache with its logits stored on `device` (lookups are fastest where the training runs)."
@@ -943,7 +964,7 @@ def build(
                     logits = torch.empty(n, views, out.shape[1], dtype=torch.float32, device=storage_device)
                 logits[start : start + len(images), view] = out.float().to(storage_device)
                 bar.update(len(images))
-    return cls(logits, policy, precision, normalization)
+    return cls(logits, policy, precision, normalization, network=teacher)
 
 # %% ../nbs/06_train.ipynb #e3ad557f
 @patch
