@@ -85,15 +85,19 @@ class Spec:
 
     @property
     def dependencies(self) -> tuple[Spec, ...]:
+        "The runs that must be done before this one starts."
         return ()
 
     def datasets(self) -> tuple[DataSpec, ...]:
+        "The datasets this run reads from disk itself (those of its dependencies are theirs)."
         return ()
 
     def flops(self) -> float | None:
+        "Its estimated training FLOPs, from the data tables alone (None: unknown)."
         return None
 
     def run(self, ws: Workspace, run_dir: Path, discard_checkpoint: bool = False) -> dict:
+        "Run it into `ws.store` under its claim, resuming from `run_dir`'s checkpoint; its final metrics."
         raise NotImplementedError(f"{type(self).__name__} does not say how it runs: give it a run method")
 
     def to_dict(self) -> dict:
