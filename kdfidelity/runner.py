@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from .data import one_line
 from .experiments import GridPoint, get_experiment, runs_in_order
-from .files import atomic_write_json, exclusive_lock
+from .files import atomic_write_json, exclusive_lock, remove_stale_temporaries
 from .metrics import evaluate
 from .runs import load_model, load_teacher
 from .settings import apply_threads, load_settings
@@ -113,6 +113,7 @@ def _score_independents(points: list[GridPoint], ws: Workspace, report: Experime
             with exclusive_lock(path.with_suffix(".lock"), blocking=False):
                 if path.exists():
                     continue  # another process scored it meanwhile
+                remove_stale_temporaries(path.parent, name=path.name)  # what a scorer killed mid-write left
                 score_independent(pt, ws)
             report.scored.append(pt.spec.run_id)
         except BlockingIOError:
