@@ -7,7 +7,9 @@ Docs: https://kdfidelity.github.io/kdfidelity/gan.html.md"""
 # %% ../nbs/07_gan.ipynb #660554f2
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import math
 import time
 from dataclasses import dataclass, fields
@@ -489,15 +491,16 @@ def standard_scores(real: ImageDataset, generated: ImageDataset, cuda: bool = Fa
         import torch_fidelity
     except ImportError:
         return "FID and IS were not computed: torch-fidelity is not installed (pip install torch-fidelity)"
-    try:
-        scores = torch_fidelity.calculate_metrics(
-            input1=_Uint8Images(generated.images.cpu()),
-            input2=_Uint8Images(real.images.cpu()),
-            fid=True,
-            isc=True,
-            cuda=cuda,
-            verbose=False,
-        )
+    try:  # torch.hub's download line names this machine's cache folder; the sentence below says what happened
+        with contextlib.redirect_stderr(io.StringIO()):
+            scores = torch_fidelity.calculate_metrics(
+                input1=_Uint8Images(generated.images.cpu()),
+                input2=_Uint8Images(real.images.cpu()),
+                fid=True,
+                isc=True,
+                cuda=cuda,
+                verbose=False,
+            )
     except Exception as e:
         return (
             "FID and IS were not computed: torch-fidelity could not get its Inception-v3 weights or run "
