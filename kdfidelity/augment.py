@@ -20,7 +20,7 @@ from torch import Tensor
 __all__ = ['POLICIES', 'AugmentError', 'to_unit_float', 'normalize', 'Policy', 'FiniteViewPolicy', 'Identity', 'crop_flip',
            'RandomCropFlip', 'VerticalFlip', 'rotate', 'RandomRotation', 'grey', 'rgb_to_hsv', 'hsv_to_rgb',
            'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'ColorJitter', 'Mixup',
-           'UniformNoise', 'OODImages', 'GANSamples', 'Compose', 'policy_options', 'build_policy']
+           'UniformNoise', 'OODImages', 'GANSamples', 'Compose', 'policy_options', 'build_policy', 'crop_padding']
 
 # %% ../nbs/02_augment.ipynb #32063994
 class AugmentError(ValueError):
@@ -524,10 +524,11 @@ class Compose(Policy):
         return f"Compose({self.policies!r}, name={self.name!r})"
 
 # %% ../nbs/02_augment.ipynb #268b9d5f
-def _with_baseline(name, core, with_baseline, after=True):
+def _with_baseline(name, core, with_baseline, padding, after=True):
     if not with_baseline:
         return Compose([core], name=name)
-    return Compose([core, RandomCropFlip()] if after else [RandomCropFlip(), core], name=name)
+    crop = RandomCropFlip(padding)
+    return Compose([core, crop] if after else [crop, core], name=name)
 
 # %% ../nbs/02_augment.ipynb #269f7494
 def _none() -> Policy:
@@ -538,12 +539,12 @@ def _baseline(padding: int = 4, flip: bool = True) -> Policy:
     return RandomCropFlip(padding, flip)
 
 # %% ../nbs/02_augment.ipynb #7cb99983
-def _rotation(degrees: float = 20.0, with_baseline: bool = True) -> Policy:
-    return _with_baseline("rotation", RandomRotation(degrees), with_baseline)
+def _rotation(degrees: float = 20.0, with_baseline: bool = True, padding: int = 4) -> Policy:
+    return _with_baseline("rotation", RandomRotation(degrees), with_baseline, padding)
 
 # %% ../nbs/02_augment.ipynb #40315b79
-def _vflip(with_baseline: bool = True) -> Policy:
-    return _with_baseline("vflip", VerticalFlip(), with_baseline)
+def _vflip(with_baseline: bool = True, padding: int = 4) -> Policy:
+    return _with_baseline("vflip", VerticalFlip(), with_baseline, padding)
 
 # %% ../nbs/02_augment.ipynb #1a0d050e
 def _color_jitter(
@@ -552,37 +553,43 @@ def _color_jitter(
     saturation: float = 0.2,
     hue: float = 0.2,
     with_baseline: bool = True,
+    padding: int = 4,
 ) -> Policy:
-    return _with_baseline("color_jitter", ColorJitter(brightness, contrast, saturation, hue), with_baseline)
+    return _with_baseline("color_jitter", ColorJitter(brightness, contrast, saturation, hue), with_baseline, padding)
 
 # %% ../nbs/02_augment.ipynb #da4f69ae
 def _combined(
-    degrees: float = 20.0, brightness: float = 0.2, contrast: float = 0.2, saturation: float = 0.2, hue: float = 0.2
+    degrees: float = 20.0,
+    brightness: float = 0.2,
+    contrast: float = 0.2,
+    saturation: float = 0.2,
+    hue: float = 0.2,
+    padding: int = 4,
 ) -> Policy:
-    return Compose(
-        [RandomRotation(degrees), VerticalFlip(), ColorJitter(brightness, contrast, saturation, hue), RandomCropFlip()],
-        name="combined",
-    )
+    jitter = ColorJitter(brightness, contrast, saturation, hue)
+    return Compose([RandomRotation(degrees), VerticalFlip(), jitter, RandomCropFlip(padding)], name="combined")
 
 # %% ../nbs/02_augment.ipynb #1626d7aa
-def _mixup(alpha: float = 1.0, with_baseline: bool = True) -> Policy:
-    return Mixup(alpha, base=RandomCropFlip() if with_baseline else None)
+def _mixup(alpha: float = 1.0, with_baseline: bool = True, padding: int = 4) -> Policy:
+    return Mixup(alpha, base=RandomCropFlip(padding) if with_baseline else None)
 
 # %% ../nbs/02_augment.ipynb #3bfa064e
-def _noise(p: float = 0.2, low: float = 0.0, high: float = 1.0, with_baseline: bool = True) -> Policy:
-    return _with_baseline("noise", UniformNoise(p, low, high), with_baseline, after=False)
+def _noise(p: float = 0.2, low: float = 0.0, high: float = 1.0, with_baseline: bool = True, padding: int = 4) -> Policy:
+    return _with_baseline("noise", UniformNoise(p, low, high), with_baseline, padding, after=False)
 
 # %% ../nbs/02_augment.ipynb #e7830c2b
-def _ood(pool: Tensor | None = None, p: float = 1 / 6, with_baseline: bool = True) -> Policy:
+def _ood(pool: Tensor | None = None, p: float = 1 / 6, with_baseline: bool = True, padding: int = 4) -> Policy:
     if pool is None:
         raise AugmentError("policy 'ood' needs pool=<N x C x H x W tensor of out-of-distribution images, e.g. SVHN>")
-    return _with_baseline("ood", OODImages(pool, p), with_baseline, after=True)
+    return _with_baseline("ood", OODImages(pool, p), with_baseline, padding, after=True)
 
 # %% ../nbs/02_augment.ipynb #1a2c6516
-def _gan(sampler: Callable | None = None, p: float = 0.5, per: str = "image", with_baseline: bool = True) -> Policy:
+def _gan(
+    sampler: Callable | None = None, p: float = 0.5, per: str = "image", with_baseline: bool = True, padding: int = 4
+) -> Policy:
     if sampler is None:
         raise AugmentError("policy 'gan' needs sampler=<callable sampler(n, generator) -> images in [0, 1]>")
-    return _with_baseline("gan", GANSamples(sampler, p, per), with_baseline, after=False)
+    return _with_baseline("gan", GANSamples(sampler, p, per), with_baseline, padding, after=False)
 
 # %% ../nbs/02_augment.ipynb #663ae073
 _BUILDERS = dict(
@@ -625,3 +632,8 @@ def build_policy(name: str, **options) -> Policy:
     policy = _builder(name)(**options)
     policy.name = name
     return policy
+
+# %% ../nbs/02_augment.ipynb #e9291d1d
+def crop_padding(side: int) -> int:
+    "The crop padding for images `side` pixels wide: the paper's 4 pixels at 32 (and 28), in proportion elsewhere."
+    return max(1, round(4 * side / 32))

@@ -29,12 +29,12 @@ from .settings import load_settings, resolve_device
 # %% auto #0
 __all__ = ['DIGITS_TEST_FRACTION', 'DIGITS_SPLIT_SEED', 'EMNIST_BYCLASS_TRAIN', 'SPLIT_SIZES', 'SPLITS', 'DATASETS',
            'TRAIN_SIZES', 'NUM_CLASSES', 'IMAGE_SHAPES', 'TRAIN_STATS', 'STATS_TOLERANCE', 'STATS_SAMPLE_SIZE',
-           'IMDB_SEQUENCE_LENGTH', 'IMDB_MIN_FREQUENCY', 'PAD', 'UNK', 'IMDB_URL', 'IMDB_MD5', 'ImageDataset',
-           'channel_stats', 'DatasetNotFoundError', 'DatasetDownloadError', 'DatasetCorruptedError', 'one_line',
-           'load_digits', 'load_mnist', 'load_emnist', 'load_svhn', 'load_cifar10', 'load_cifar100',
+           'IMDB_SEQUENCE_LENGTH', 'IMDB_MIN_FREQUENCY', 'PAD', 'UNK', 'IMDB_URL', 'IMDB_MD5', 'SUPERCLASSES',
+           'ImageDataset', 'channel_stats', 'DatasetNotFoundError', 'DatasetDownloadError', 'DatasetCorruptedError',
+           'one_line', 'load_digits', 'load_mnist', 'load_emnist', 'load_svhn', 'load_cifar10', 'load_cifar100',
            'load_image_folder', 'load_imagenet', 'tokenize', 'Vocabulary', 'encode_sequences', 'TextDataset',
-           'load_imdb', 'load_dataset', 'stratified_subset', 'random_split', 'concat', 'Batch', 'derive_seed',
-           'epoch_order', 'BatchIterator']
+           'load_imdb', 'load_dataset', 'stratified_subset', 'random_split', 'concat', 'choose_classes',
+           'select_classes', 'coarse_labels', 'pooled', 'Batch', 'derive_seed', 'epoch_order', 'BatchIterator']
 
 # %% ../nbs/01_data.ipynb #c675c102
 def _as_index(indices, n: int, device: torch.device) -> torch.Tensor:
@@ -864,6 +864,79 @@ def concat(datasets: Sequence[ImageDataset], name: str | None = None) -> ImageDa
         first.std,
         name or "+".join(d.name for d in datasets),
     )
+
+# %% ../nbs/01_data.ipynb #f8580429
+SUPERCLASSES = {  # fine class -> superclass, for datasets with a two-level label hierarchy
+    "cifar100": (
+        4, 1, 14, 8, 0, 6, 7, 7, 18, 3, 3, 14, 9, 18, 7, 11, 3, 9, 7, 11, 6, 11, 5, 10, 7, 6, 13, 15, 3, 15,
+        0, 11, 1, 10, 12, 14, 16, 9, 11, 5, 5, 19, 8, 8, 15, 13, 14, 17, 18, 10, 16, 4, 17, 4, 2, 0, 17, 4, 18, 17,
+        10, 3, 2, 12, 12, 16, 12, 1, 9, 19, 2, 10, 0, 1, 16, 12, 9, 13, 15, 13, 16, 19, 2, 4, 6, 19, 5, 5, 8, 19,
+        18, 1, 2, 15, 6, 0, 17, 8, 14, 13,
+    ),
+}  # fmt: skip
+
+# %% ../nbs/01_data.ipynb #ee11ff1e
+def choose_classes(name: str, k: int, seed: int = 0) -> tuple[int, ...]:
+    """`k` classes of dataset `name` drawn with `seed`: one fine class from each of `k` distinct superclasses where
+    the dataset has them, else `k` classes at random."""
+    num_classes = NUM_CLASSES[name]
+    groups = SUPERCLASSES.get(name)
+    limit = len(set(groups)) if groups else num_classes
+    if not isinstance(k, int) or not 1 <= k <= limit:
+        raise ValueError(f"choose_classes: k = {k!r} must lie in [1, {limit}] for {name}")
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        return tuple(sorted(int(c) for c in rng.choice(num_classes, size=k, replace=False)))
+    chosen_groups = sorted(int(s) for s in rng.choice(limit, size=k, replace=False))
+    return tuple(int(rng.choice([f for f, s in enumerate(groups) if s == g])) for g in chosen_groups)
+
+# %% ../nbs/01_data.ipynb #e5921b29
+def select_classes(dataset: ImageDataset | TextDataset, classes: Sequence[int], name: str | None = None):
+    "The examples of `classes` (in the dataset's order), relabelled `classes[i]` -> i; normalisation kept."
+    classes = [int(c) for c in classes]
+    if not classes or len(set(classes)) != len(classes) or not all(0 <= c < dataset.num_classes for c in classes):
+        raise ValueError(
+            f"select_classes: classes {classes} must be distinct labels in [0, {dataset.num_classes}) "
+            f"of {dataset.name!r}"
+        )
+    relabel = torch.full((dataset.num_classes,), -1, dtype=torch.int64)
+    relabel[classes] = torch.arange(len(classes))
+    new = relabel.to(dataset.device)[dataset.labels]
+    keep = torch.nonzero(new >= 0).flatten()
+    subset = dataset.subset(keep, name=name or f"{dataset.name}/{len(classes)} classes")
+    return replace(subset, labels=new[keep], num_classes=len(classes))
+
+# %% ../nbs/01_data.ipynb #ebc7cf8b
+def coarse_labels(dataset: ImageDataset | TextDataset, name: str | None = None):
+    "`dataset` with each label replaced by its superclass (`SUPERCLASSES`; CIFAR-100's 20 coarse classes)."
+    base = dataset.name.split("/")[0]
+    groups = SUPERCLASSES.get(base)
+    if groups is None or dataset.num_classes != len(groups):
+        raise ValueError(
+            f"coarse_labels: {dataset.name!r} has no superclass table for its {dataset.num_classes} labels; "
+            f"tables exist for {', '.join(SUPERCLASSES)} (fine labels only)"
+        )
+    table = torch.tensor(groups, dtype=torch.int64, device=dataset.device)
+    return replace(dataset, labels=table[dataset.labels], num_classes=len(set(groups)), name=name or f"{base}/coarse")
+
+# %% ../nbs/01_data.ipynb #8814a9ae
+def pooled(dataset: ImageDataset, size: int) -> ImageDataset:
+    "`dataset` with its images average-pooled to `size` x `size` and rounded back to uint8; normalisation kept."
+    if not isinstance(dataset, ImageDataset):
+        raise TypeError(f"pooled needs an ImageDataset, got {type(dataset).__name__}")
+    _, height, width = dataset.image_shape
+    if not isinstance(size, int) or size < 1 or height % size or width % size or height // size != width // size:
+        raise ValueError(
+            f"pooled: size = {size!r} must divide the {height} x {width} images of {dataset.name!r} by one factor"
+        )
+    factor = height // size
+    if factor == 1:
+        return dataset
+    x = dataset.images
+    images = torch.cat(  # in chunks, so 50,000 images never need a float copy of all of them at once
+        [F.avg_pool2d(x[i : i + 4096].float(), factor).round_().to(torch.uint8) for i in range(0, len(x), 4096)]
+    )
+    return replace(dataset, images=images, name=f"{dataset.name}@{size}px")
 
 # %% ../nbs/01_data.ipynb #bdbef65a
 class Batch(NamedTuple):

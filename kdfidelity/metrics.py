@@ -117,7 +117,7 @@ def rbf_cka(x: torch.Tensor, y: torch.Tensor, bandwidth: float = 1.0) -> float:
 
 # %% ../nbs/05_metrics.ipynb #e8063ffe
 from .augment import normalize, to_unit_float
-from .data import ImageDataset, TextDataset
+from .data import ImageDataset, TextDataset, stratified_subset
 from .settings import resolve_device
 
 
@@ -179,9 +179,11 @@ def predict_stage_features(
 def stage_cka(
     student: torch.nn.Module, teacher: torch.nn.Module, data: ImageDataset, examples: int = 5000, device=None
 ) -> dict[str, float]:
-    """Linear and RBF (median bandwidth) CKA of two ResNets' stage pre-activations on the first `examples` of `data`:
-    `linear_cka_<k>`, `rbf_cka_<k>`."""
-    probe = data.subset(range(min(examples, len(data))))
+    """Linear and RBF (median bandwidth) CKA of two ResNets' stage pre-activations on a seeded, stratified sample of
+    `examples` of `data` (all of it when smaller): `linear_cka_<k>`, `rbf_cka_<k>`."""
+    # a sample, not the first `examples`: a split stored class by class (the offline CIFAR-100 test set) would probe
+    # only its first classes
+    probe = data if examples >= len(data) else stratified_subset(data, examples, seed=0)
     stage_pairs = zip(
         predict_stage_features(student, probe, device=device), predict_stage_features(teacher, probe, device=device)
     )

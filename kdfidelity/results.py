@@ -19,7 +19,8 @@ from .settings import load_settings
 from .store import ResultsStore
 
 # %% auto #0
-__all__ = ['METRIC_COLUMNS', 'load_results', 'load_histories', 'experiment_status', 'summary_table']
+__all__ = ['METRIC_COLUMNS', 'VERDICTS', 'load_results', 'load_histories', 'experiment_status', 'summary_table', 'summary_path',
+           'save_summary', 'read_summary', 'markdown_table', 'claim_verdict', 'compare']
 
 # %% ../nbs/17_results.ipynb #2ff8d449
 def _store(results_dir: Path | str | None) -> ResultsStore:
@@ -134,3 +135,63 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     table = grouped[metrics].mean().join(grouped[metrics].std().add_suffix("_std"))
     table.insert(0, "trials", grouped.size())
     return table.dropna(axis=1, how="all")
+
+# %% ../nbs/17_results.ipynb #aa35da8a
+def summary_path(folder: Path | str, name: str, scale: str) -> Path:
+    "Where the summary `name` at `scale` is committed: `folder/<name>_<scale>.csv`."
+    return Path(folder) / f"{name}_{scale}.csv"
+
+# %% ../nbs/17_results.ipynb #c9c0399e
+def save_summary(table: pd.DataFrame, folder: Path | str, name: str, scale: str) -> Path | None:
+    "Write `table` (its index too) to `summary_path(folder, name, scale)`; nothing at the smoke scale."
+    if scale == "smoke":
+        return None
+    path = summary_path(folder, name, scale)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path)
+    return path
+
+# %% ../nbs/17_results.ipynb #f0bd7952
+def read_summary(folder: Path | str, name: str, scale: str) -> pd.DataFrame:
+    "The summary `save_summary` committed, with its index restored."
+    path = summary_path(folder, name, scale)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no committed summary {path.name} in {Path(folder)}; run the notebook at {scale} scale"
+        )
+    return pd.read_csv(path, index_col=0)
+
+# %% ../nbs/17_results.ipynb #a8807a14
+def markdown_table(table: pd.DataFrame) -> str:
+    "`table` as a GitHub Markdown table, its index as the first column; `|` in cells escaped."
+
+    def cell(value) -> str:
+        return "" if pd.isna(value) else str(value).replace("|", "\\|").replace("\n", " ")
+
+    header = [table.index.name or "", *map(str, table.columns)]
+    rows = [[cell(i), *map(cell, row)] for i, row in zip(table.index, table.itertuples(index=False))]
+    return "\n".join("| " + " | ".join(r) + " |" for r in [header, ["---"] * len(header), *rows])
+
+# %% ../nbs/17_results.ipynb #be8d3694
+VERDICTS = ("holds", "does not hold", "not resolved at this scale")
+
+
+def claim_verdict(effect: float, spread: float, claim: str = "higher") -> str:
+    """Whether a claim that a quantity is `higher` (effect > 0), `lower` (effect < 0) or `same` holds, given the
+    effect and the trials' spread (NaN: one trial, not resolved)."""
+    if claim not in ("higher", "lower", "same"):
+        raise ValueError(f"claim = {claim!r} must be 'higher', 'lower' or 'same'")
+    if pd.isna(effect) or pd.isna(spread):
+        return VERDICTS[2]
+    if claim == "same":
+        return VERDICTS[0] if abs(effect) <= spread else VERDICTS[1]
+    signed = effect if claim == "higher" else -effect
+    return VERDICTS[0] if signed > spread else VERDICTS[1] if -signed > spread else VERDICTS[2]
+
+# %% ../nbs/17_results.ipynb #487b64b7
+def compare(a: pd.Series, b: pd.Series, claim: str = "higher") -> dict:
+    """Trials `a` against trials `b`: the effect mean(a) - mean(b), the spread (the larger std over trials) and the
+    verdict on the claim that `a` is `higher`, `lower` or the `same`."""
+    effect = a.mean() - b.mean()
+    spread = max(a.std(), b.std())  # NaN when either group has a single trial
+    return dict(effect=effect, spread=spread, verdict=claim_verdict(effect, spread, claim))

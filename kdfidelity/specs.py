@@ -21,8 +21,13 @@ from kdfidelity.data import (
     IMAGE_SHAPES,
     NUM_CLASSES,
     SPLIT_SIZES,
+    SUPERCLASSES,
     DatasetNotFoundError,
+    choose_classes,
+    coarse_labels,
+    pooled,
     random_split,
+    select_classes,
     stratified_subset,
 )
 from .store import RunFinished
@@ -138,7 +143,7 @@ def spec_from_dict(d: dict) -> Spec:
 @dataclass(frozen=True)
 class DataSpec:
     """Which examples of which dataset: `name`/`split`, part `part` of `parts` random parts, a stratified subset of
-    `size`."""
+    `size`; optionally `classes` of its classes or its `coarse` labels, at `image_size`."""
 
     name: str
     split: str = "train"
@@ -146,12 +151,26 @@ class DataSpec:
     part: int = 0
     size: int | None = None
     seed: int = 0
+    classes: int | None = None  # keep this many classes, drawn by data.choose_classes with class_seed
+    coarse: bool = False  # the superclass labels (CIFAR-100's 20) instead of the fine ones
+    class_seed: int = 0
+    image_size: int | None = None  # average-pool the images to image_size x image_size
 
     def __post_init__(self):
         if not 0 <= self.part < self.parts:
             raise SpecError(f"DataSpec {self.name}: part = {self.part} must lie in [0, parts = {self.parts})")
         if self.size is not None and self.size < 1:
             raise SpecError(f"DataSpec {self.name}: size = {self.size} must be positive")
+        if self.classes is not None and self.coarse:
+            raise SpecError(f"DataSpec {self.name}: choose classes or coarse labels, not both")
+        if self.coarse and self.name not in SUPERCLASSES:
+            raise SpecError(f"DataSpec {self.name}: no coarse labels; datasets with them: {', '.join(SUPERCLASSES)}")
+        side = (IMAGE_SHAPES.get(self.name) or (0, 0, 0))[-1]
+        if self.image_size is not None and not (0 < self.image_size <= side and side % self.image_size == 0):
+            raise SpecError(
+                f"DataSpec {self.name}: image_size = {self.image_size} must divide its {side}-pixel images "
+                "(images only)"
+            )
 
     @classmethod
     def from_dict(cls, d: dict) -> DataSpec:
@@ -167,7 +186,10 @@ class DataSpec:
         s = f"{self.name}/{self.split}"
         if self.parts > 1:
             s += f" part {self.part + 1}/{self.parts}"
-        return s + (f"[{self.size}]" if self.size else "")
+        s += f"[{self.size}]" if self.size else ""
+        task = [f"{self.classes} classes"] * (self.classes is not None) + ["coarse"] * self.coarse
+        task += [f"{self.image_size}px"] * (self.image_size is not None)
+        return s + (f" ({', '.join(task)})" if task else "")
 
 # %% ../nbs/11_specs.ipynb #4811ccf7
 SOURCE_KINDS: dict[str, type] = {}  # kind name -> class of the data sources that are not plain DataSpecs
@@ -180,30 +202,40 @@ def source_from_dict(d: dict):
 # %% ../nbs/11_specs.ipynb #59b144c8
 @patch(as_prop=True)
 def num_classes(self: DataSpec) -> int:
-    "How many classes the dataset has (from `data.NUM_CLASSES`)."
+    "How many classes its labels have (from `data.NUM_CLASSES`, or the classes or coarse labels it keeps)."
     if self.name not in NUM_CLASSES:
         raise SpecError(f"dataset {self.name!r} is unknown; known datasets are {', '.join(NUM_CLASSES)}")
-    return NUM_CLASSES[self.name]
+    if self.coarse:
+        return len(set(SUPERCLASSES[self.name]))
+    return self.classes or NUM_CLASSES[self.name]
 
 # %% ../nbs/11_specs.ipynb #5cb8d515
 @patch(as_prop=True)
 def image_shape(self: DataSpec) -> tuple[int, int, int] | None:
-    "C x H x W of its images (from `data.IMAGE_SHAPES`); None for text."
-    return IMAGE_SHAPES.get(self.name)
+    "C x H x W of its images (from `data.IMAGE_SHAPES`, at its `image_size`); None for text."
+    shape = IMAGE_SHAPES.get(self.name)
+    return shape if shape is None or self.image_size is None else (shape[0], self.image_size, self.image_size)
 
 # %% ../nbs/11_specs.ipynb #44971c67
 @patch(as_prop=True)
 def planned_size(self: DataSpec) -> int:
-    "How many examples it selects, from the published split sizes (no data is read)."
+    "How many examples it selects, from the published split sizes (no data is read; a class subset as balanced)."
     if self.size is not None:
         return self.size
-    return -(-SPLIT_SIZES[self.name][self.split] // self.parts)  # of parts: the larger of the sizes random_split gives
+    examples = SPLIT_SIZES[self.name][self.split]
+    if self.classes is not None:
+        examples = examples * self.classes // NUM_CLASSES[self.name]
+    return -(-examples // self.parts)  # of parts: the larger of the sizes random_split gives
 
 # %% ../nbs/11_specs.ipynb #fa5053b5
 @patch
 def load(self: DataSpec, ws: Workspace):
     "The examples this spec selects, from the dataset `ws` reads (once per process)."
     dataset = ws.dataset(self.name, self.split)
+    if self.classes is not None:
+        dataset = select_classes(dataset, choose_classes(self.name, self.classes, self.class_seed))
+    if self.coarse:
+        dataset = coarse_labels(dataset)
     if self.parts > 1:
         dataset = random_split(dataset, self.parts, seed=self.seed)[self.part]
     if self.size is not None:
@@ -211,7 +243,7 @@ def load(self: DataSpec, ws: Workspace):
             raise SpecError(f"{self.describe()} asks for {self.size} examples but the data has only {len(dataset)}")
         if self.size < len(dataset):
             dataset = stratified_subset(dataset, self.size, seed=self.seed)
-    return dataset
+    return dataset if self.image_size is None else pooled(dataset, self.image_size)
 
 # %% ../nbs/11_specs.ipynb #fbaad773
 def run_spec(

@@ -28,7 +28,7 @@ from fastcore.basics import patch
 from tqdm.std import tqdm
 
 from .augment import POLICIES, AugmentError, Mixup, Policy, build_policy, normalize
-from .augment import policy_options, to_unit_float
+from .augment import crop_padding, policy_options, to_unit_float
 from .files import atomic_write, remove_stale_temporaries
 from .resume import Checkpoint, CheckpointError, differences, progress_bar, stream_seed
 from .resume import rng_state, seeded_global_rng, set_rng_state
@@ -262,6 +262,9 @@ def training_policy(config: TrainConfig, data, policy_inputs: Mapping | None = N
         return None
     if not isinstance(data, ImageDataset):
         raise TypeError(f"train_data must be an ImageDataset or a TextDataset, got {type(data).__name__}")
+    given = {**config.augmentation_options, **extra}
+    if "padding" in policy_options(config.augmentation) and "padding" not in given:
+        extra["padding"] = crop_padding(data.image_shape[-1])  # the crop scaled with the image: 2 pixels at 16 x 16
     try:
         return build_policy(config.augmentation, **config.augmentation_options, **extra)
     except AugmentError as e:

@@ -26,6 +26,18 @@ def kdfidelity_env(tmp_path: Path, **extra) -> dict:
     return env
 
 
+def python_script(code: str, results: Path, tmp_path: Path) -> subprocess.Popen:
+    "Start `python -c CODE RESULTS` in `tmp_path` with `kdfidelity_env`, stdout and stderr together in one text pipe."
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(results)],
+        cwd=tmp_path,
+        env=kdfidelity_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def kdfidelity_command() -> list[str]:
     "The installed console script, as a user runs it."
     path = shutil.which("kdfidelity") or shutil.which("kdfidelity", path=str(Path(sys.executable).parent))

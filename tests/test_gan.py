@@ -3,10 +3,9 @@ needs its samples reuses it instead of training it again."""
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from conftest import kdfidelity_env, kill_repeatedly, run_cli
+from conftest import kill_repeatedly, python_script, run_cli
 
 # Long enough to be killed several times (30 generator steps, a checkpoint every 3), small enough for seconds in all.
 _TRAIN_GAN = """
@@ -23,14 +22,7 @@ run_spec(spec, Workspace.from_settings(results_dir=sys.argv[1], progress=False))
 
 
 def _train(results: Path, tmp_path: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", _TRAIN_GAN, str(results)],
-        cwd=tmp_path,
-        env=kdfidelity_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return python_script(_TRAIN_GAN, results, tmp_path)
 
 
 def _history(run_dir: Path) -> list[dict]:

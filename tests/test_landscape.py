@@ -3,10 +3,9 @@ uninterrupted evaluation."""
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from conftest import kdfidelity_env, kill_repeatedly
+from conftest import kill_repeatedly, python_script
 
 # A LeNet-5 teacher on 100 digits and a student started at lambda = 0.25 (trained first, in a second), then a plane of
 # 24 x 24 points on 64 examples: seconds of evaluation, checkpointed after every point, long enough to be killed often.
@@ -31,14 +30,7 @@ for spec in (teacher, student, plane):
 
 
 def _evaluate(results: Path, tmp_path: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", _PLANE, str(results)],
-        cwd=tmp_path,
-        env=kdfidelity_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return python_script(_PLANE, results, tmp_path)
 
 
 def test_loss_plane_killed_with_sigkill_resumes_to_identical_values(tmp_path):

@@ -74,6 +74,7 @@ class Design:
     model: str = "preresnet8"
     epochs: int = 100
     init: str = "he"  # "he": the library's (reference) init | "torch": PyTorch's default init
+    norm: str = "batch"  # the PreResNet's normalisation: "batch" or "layer" (Section 6.2's LayerNorm ResNets)
     student: bool = True  # also distil a student (False: the teacher only)
     note: str = ""
 
@@ -99,6 +100,23 @@ CANDIDATES = {
             "D_res20", "fine10", model="preresnet20", note="A with PreResNet-20 (does depth buy fidelity headroom?)"
         ),
         Design("D_32px", "fine10", image_size=32, note="A at 32x32 (does resolution buy fidelity headroom?)"),
+        Design("A_layernorm", "fine10", norm="layer", note="A with LayerNorm (the networks of Section 6.2)"),
+        Design(
+            "A_layernorm_200",
+            "fine10",
+            norm="layer",
+            epochs=200,
+            student=False,
+            note="A_layernorm's teacher trained 200 epochs (does it then fit its data?)",
+        ),
+        Design(
+            "D_res20_layernorm",
+            "fine10",
+            model="preresnet20",
+            norm="layer",
+            student=False,
+            note="D_res20's teacher with LayerNorm",
+        ),
     ]
 }
 
@@ -181,10 +199,10 @@ def network(design: Design, num_classes: int, seed: int) -> torch.nn.Module:
     "The design's network, initialised from `seed` by the library's init, or by PyTorch's default for `init='torch'`."
 
     def build():
-        model = build_model(design.model, num_classes)
+        model = build_model(design.model, num_classes, norm=design.norm)
         if design.init == "torch":  # PreResNet's he_init_ only touches convolutions and norms; undo it there
             for m in model.modules():
-                if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d)):
+                if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, torch.nn.GroupNorm, torch.nn.LayerNorm)):
                     m.reset_parameters()
         return model
 
@@ -388,6 +406,7 @@ def write_summary(out: Path):
                 test_size=r["data"]["test_size"],
                 image_size=r["design"]["image_size"],
                 model=r["design"]["model"],
+                norm=r["design"].get("norm", "batch"),
                 init=r["design"]["init"],
                 epochs=r["design"]["epochs"],
                 teacher_test=t["test_accuracy"],

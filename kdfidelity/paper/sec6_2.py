@@ -8,11 +8,13 @@ Docs: https://kdfidelity.github.io/kdfidelity/paper/sec6_2_optimization.html.md"
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 
 from ..experiments import by_scale, experiment, GridPoint
+from .cpu_scale import CPU_TASK
 from ..plane_runs import PlaneSpec
 from ..runs import RunSpec
 from ..specs import DataSpec, SpecError
@@ -20,19 +22,20 @@ from ..plots import figure_scale, plot_metric_bars, plot_metric_curves, plot_sur
 from ..train import TrainConfig
 
 # %% auto #0
-__all__ = ['LAMBDAS', 'PLANE_LAMBDAS', 'FIG6A_OPTIMIZERS', 'INITS', 'TABLE1_COLUMNS', 'PLANE_LABELS', 'sec6_2_presets',
-           'sec6_2_teacher', 'sec6_2_student', 'fig6a_points', 'fig6b_points', 'table1_points', 'fig6a_figure',
-           'fig6b_figure', 'table1_table', 'table1_figure', 'sec6_2_plane', 'fig6c_points', 'excess_loss',
-           'fig6c_figure', 'fig6a_grid', 'fig6b_grid', 'table1_grid', 'fig6c_grid']
+__all__ = ['LAMBDAS', 'PLANE_LAMBDAS', 'FIG6A_OPTIMIZERS', 'INITS', 'LR_RULES', 'TABLE1_COLUMNS', 'PLANE_LABELS',
+           'sec6_2_presets', 'sec6_2_teacher', 'sec6_2_student', 'fig6a_points', 'fig6b_points', 'table1_points',
+           'fig6a_figure', 'fig6b_figure', 'table1_table', 'table1_figure', 'sec6_2_plane', 'fig6c_points',
+           'excess_loss', 'fig6c_figure', 'fig6a_grid', 'fig6b_grid', 'table1_grid', 'fig6c_grid']
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #48d6cd3e
 def sec6_2_presets(scale: str) -> dict:
-    """Section 6.2's sizes at `scale`: data, network, epochs (students, and Figure 6a's three budgets), trials, loss-
-    plane grid."""
+    """Section 6.2's sizes at `scale`: data, network, epochs (students, and Figure 6a's three budgets), trials (and
+    where there are more), loss-plane grid."""
     return by_scale(
         scale,
         smoke=dict(
             data="digits",
+            data_options=dict(classes=5, image_size=14),
             model="preresnet8",
             model_options=dict(in_channels=1, norm="layer"),
             train_size=60,
@@ -40,31 +43,39 @@ def sec6_2_presets(scale: str) -> dict:
             teacher_epochs=1,
             student_epochs=1,
             long_epochs=(1, 2, 3),
+            long_trials=1,
             batch_size=32,
             trials=2,
             table_trials=2,
+            jump_lambdas=(0.375,),
+            jump_trials=3,
             eval_every=1,
             plane_points=5,
             plane_examples=32,
         ),
         cpu=dict(
             data="cifar100",
+            data_options=dict(CPU_TASK),  # 10 classes at 16 x 16: see How the cpu scale was chosen
             model="preresnet8",
             model_options=dict(norm="layer"),
-            train_size=5000,
-            test_size=2000,
-            teacher_epochs=15,
-            student_epochs=3,
-            long_epochs=(3, 10, 50),
+            train_size=None,
+            test_size=None,
+            teacher_epochs=200,
+            student_epochs=100,  # the plateau budget: the pilot's students gain < 1 point over their last 20 epochs
+            long_epochs=(100, 330, 1670),  # 1x, 3.3x and 16.7x the plateau budget, the paper's 300 : 1k : 5k
+            long_trials=1,  # at the longest budget: 50 minutes a run on one core
             batch_size=128,
             trials=3,
-            table_trials=3,
-            eval_every=None,
+            table_trials=5,
+            jump_lambdas=(0.25, 0.375, 0.5),  # Figure 6b: the paper's jump and its neighbours get more trials
+            jump_trials=5,
+            eval_every=10,
             plane_points=17,
             plane_examples=1000,
         ),
         paper=dict(
             data="cifar100",
+            data_options={},
             model="preresnet20",
             model_options=dict(norm="layer"),
             train_size=None,
@@ -72,9 +83,12 @@ def sec6_2_presets(scale: str) -> dict:
             teacher_epochs=300,
             student_epochs=300,
             long_epochs=(300, 1000, 5000),
+            long_trials=3,
             batch_size=128,
             trials=3,
             table_trials=10,
+            jump_lambdas=(0.25, 0.375, 0.5),
+            jump_trials=5,
             eval_every=10,
             plane_points=31,
             plane_examples=10_000,
@@ -89,10 +103,11 @@ FIG6A_OPTIMIZERS = {
     "Adam": dict(optimizer="adam", lr=5e-2),
 }  # Adam: the reference branch's lr
 INITS = {"random": "Random", "teacher_init": "Teacher's initial weights"}  # Table 1's two starts
+LR_RULES = {False: "as before", True: "scaled by 1 − λ"}  # Figure 6b: the paper's text, and the reference's code
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #53f06051
 def _data(p: dict, split: str) -> DataSpec:
-    return DataSpec(p["data"], split, size=p[f"{split}_size"], seed=0)
+    return DataSpec(p["data"], split, size=p[f"{split}_size"], seed=0, **p["data_options"])
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #17776161
 def sec6_2_teacher(scale: str, trial: int) -> RunSpec:
@@ -117,6 +132,7 @@ def sec6_2_student(
     optimizer: str = "SGD",  # a key of FIG6A_OPTIMIZERS
     epochs: int | None = None,  # default: the scale's student epochs
     weight_decay: float = 1e-4,  # the default recipe's; Figure 6a uses 0
+    lr_scaled: bool = False,  # scale the learning rate by 1 - lambda, as the reference does (lambda < 1)
 ) -> RunSpec:
     """The self-distilled student of `trial`: the teacher's network and data, crops and flips, tau = 4; started as
     `init` says."""
@@ -134,6 +150,10 @@ def sec6_2_student(
         **FIG6A_OPTIMIZERS[optimizer],
     )
     init = "random" if init == 0 else init  # lambda = 0 is the random start: one run, shared with Table 1
+    if lr_scaled and isinstance(init, float):
+        if init >= 1:
+            raise SpecError("lambda = 1 with a learning rate scaled by 1 - lambda would not train at all")
+        config = dataclasses.replace(config, lr=config.lr * (1 - init))
     return dataclasses.replace(teacher, train=config, teachers=(teacher,), init=init, seed=1000 + trial)
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #f0d154d8
@@ -142,26 +162,31 @@ def _teacher_points(scale: str, trials: int) -> list[GridPoint]:
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #fba528ec
 def fig6a_points(scale: str) -> list[GridPoint]:
-    "Figure 6a: per trial, SGD and Adam students without weight decay at each of the scale's three epoch budgets."
+    """Figure 6a: per trial, SGD and Adam students without weight decay at each of the scale's three epoch budgets
+    (the longest on `long_trials` trials)."""
     p = sec6_2_presets(scale)
     return _teacher_points(scale, p["trials"]) + [
         GridPoint(
             sec6_2_student(scale, trial, optimizer=opt, epochs=epochs, weight_decay=0.0),
             dict(trial=trial, optimizer=opt, epochs=epochs),
         )
-        for trial in range(p["trials"])
-        for opt in FIG6A_OPTIMIZERS
         for epochs in p["long_epochs"]
+        for trial in range(p["long_trials"] if epochs == max(p["long_epochs"]) else p["trials"])
+        for opt in FIG6A_OPTIMIZERS
     ]
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #9756e3fa
 def fig6b_points(scale: str) -> list[GridPoint]:
-    "Figure 6b: per trial, a default student started at each lambda of `LAMBDAS`."
+    """Figure 6b: per trial, a default student started at each lambda of `LAMBDAS`, its learning rate as before or
+    scaled by 1 - lambda (`LR_RULES`); `jump_trials` trials at the `jump_lambdas`."""
     p = sec6_2_presets(scale)
-    return _teacher_points(scale, p["trials"]) + [
-        GridPoint(sec6_2_student(scale, trial, init=lam), dict(trial=trial, lam=lam))
-        for trial in range(p["trials"])
+    trials = lambda lam: p["jump_trials"] if lam in p["jump_lambdas"] else p["trials"]  # noqa: E731
+    return _teacher_points(scale, max(p["trials"], p["jump_trials"])) + [
+        GridPoint(sec6_2_student(scale, trial, init=lam, lr_scaled=scaled), dict(trial=trial, lam=lam, lr=rule))
+        for scaled, rule in LR_RULES.items()
         for lam in LAMBDAS
+        if not (scaled and lam == 1)  # its start is the teacher, and a zero learning rate leaves it there
+        for trial in range(trials(lam))
     ]
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #d4b006f1
@@ -190,11 +215,14 @@ def fig6a_figure(results: pd.DataFrame):
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #e450a666
 def fig6b_figure(results: pd.DataFrame):
-    "Figure 6b: final train loss and train agreement against lambda, the start's weight on the teacher."
+    """Figure 6b: final train loss and train agreement against lambda, the start's weight on the teacher, a line per
+    learning-rate rule."""
     return plot_metric_curves(
         results,
         "lam",
         ["train_loss", "train_agreement"],
+        hue="lr",
+        hue_order=[rule for rule in LR_RULES.values() if rule in set(results.get("lr", ()))],
         scale=figure_scale(results),
         title="Figure 6b: student started at λ·θ_teacher + (1 − λ)·θ_random",
     )
