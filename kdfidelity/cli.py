@@ -1,4 +1,4 @@
-"""`kdfidelity list | run | status | plot`: every paper experiment one command away, at any scale, shardable across processes and cluster jobs.
+"""`kdfidelity list | run | status | plot | submit`: every paper experiment one command away, at any scale, shardable across processes and cluster jobs.
 
 Docs: https://kdfidelity.github.io/kdfidelity/cli.html.md"""
 
@@ -25,11 +25,12 @@ from .workspace import Workspace, speed_from_settings
 from .files import atomic_write_bytes, exclusive_lock, remove_stale_temporaries
 from .settings import SCALES, SettingsError, load_settings, resolve_device
 from .resume import CheckpointError
+from .slurm import SlurmError, cluster_status, submit_experiment
 from .train import TrainConfigError
 
 # %% auto #0
 __all__ = ['SHOWN_METRICS', 'MAX_DEFAULT_WORKERS', 'CLIError', 'figure_dir', 'format_table', 'report', 'cmd_list',
-           'default_workers', 'cmd_run', 'cmd_status', 'cmd_plot', 'build_parser', 'main', 'console_main']
+           'default_workers', 'cmd_run', 'cmd_status', 'cmd_plot', 'cmd_submit', 'build_parser', 'main', 'console_main']
 
 # %% ../nbs/19_cli.ipynb #a4729c0d
 class CLIError(Exception):
@@ -164,6 +165,8 @@ def _worker_command(args, settings, index: int) -> list[str]:
         argv.append("--discard-broken-checkpoints")
     if args.compile is not None:
         argv.append("--compile" if args.compile else "--no-compile")
+    if args.level is not None:
+        argv += ["--level", str(args.level)]
     return [sys.executable, "-c", "from kdfidelity.cli import console_main; console_main()", *argv]
 
 # %% ../nbs/19_cli.ipynb #b0b56c4b
@@ -217,7 +220,8 @@ def cmd_run(args, settings):
         status = _run_workers(args, settings, workers)
         if status == 2:
             return 2  # a worker has said what is wrong
-        report(exp.name, scale, results_dir)
+        if args.level is None:  # a level's task leaves the figure to `plot`, once the grid is done
+            report(exp.name, scale, results_dir)
         return status
     prefix = "" if args.worker_index is None else f"[worker {args.worker_index}] "
     speed = speed_from_settings(settings, **({} if args.compile is None else {"compile": args.compile}))
@@ -229,6 +233,7 @@ def cmd_run(args, settings):
         scale,
         ws,
         shard=shard,
+        level=args.level,
         discard_broken_checkpoints=args.discard_broken_checkpoints,
         log=None if args.quiet else (lambda msg: print(prefix + msg, flush=True)),
     )
@@ -240,13 +245,29 @@ def cmd_run(args, settings):
         + (f", {len(result.skipped)} skipped" if result.skipped else "")
         + (f", {len(result.failed)} failed" if result.failed else "")
     )
-    if args.worker_index is None:
+    if args.worker_index is None and args.level is None:
         report(exp.name, scale, results_dir)
     if result.failed:
         print(f"{len(result.failed)} run(s) of {exp.name} failed; the rest of the grid ran:", file=sys.stderr)
         for run_id, why in result.failed:
             print(f"  {run_id}: {why}", file=sys.stderr)
         return 1
+
+# %% ../nbs/19_cli.ipynb #d931de8e
+def _print_cluster_status(cluster: dict | None):
+    "The SLURM part of `status`: runs queued or running under which job, and each failed run's one line."
+    if cluster is None:
+        return  # never submitted
+    count = lambda jobs: sum(map(len, jobs.values()))
+    print(
+        f"  on SLURM (jobs {' '.join(cluster['jobs'])}): {count(cluster['queued'])} queued, "
+        f"{count(cluster['running'])} running, {len(cluster['failed'])} failed"
+    )
+    for key in ("running", "queued"):
+        for job_id, run_ids in cluster[key].items():
+            print(f"    {key} under {job_id}: {' '.join(run_ids)}")
+    for run_id, (job_id, why) in cluster["failed"].items():
+        print(f"    failed under {job_id}: {run_id}: {why}")
 
 # %% ../nbs/19_cli.ipynb #7d4ad9c3
 def cmd_status(args, settings):
@@ -262,6 +283,8 @@ def cmd_status(args, settings):
     for key in ("partial", "missing"):
         if status[key]:
             print(f"  {key}: {' '.join(status[key])}")
+    if not exp.sources:
+        _print_cluster_status(cluster_status(exp.name, scale, settings.results_dir))
 
 # %% ../nbs/19_cli.ipynb #7892659b
 def cmd_plot(args, settings):
@@ -277,6 +300,65 @@ def cmd_plot(args, settings):
             f"no finished runs of {exp.name} at scale {scale}; run `kdfidelity run {exp.name} --scale {scale}` first"
         )
 
+# %% ../nbs/19_cli.ipynb #a13b45db
+def cmd_submit(args, settings):
+    exp, scale = _experiment(args.experiment), _scale(args, settings)
+    for flag, value, least in (
+        ("--time", args.time, 1),
+        ("--parallelism", args.parallelism, 1),
+        ("--workers", args.workers, 1),
+        ("--gpus", args.gpus, 0),
+        ("--cpus", args.cpus, 0),
+        ("--mem-gb", args.mem_gb, 0),
+        ("--max-tasks", args.max_tasks, 0),
+        ("--requeues", args.requeues, 0),
+        ("--signal-delay", args.signal_delay, 0),
+    ):
+        if value is not None and value < least:
+            raise CLIError(f"{flag} {value} must be at least {least}")
+    if args.device:
+        settings = settings.with_(device=args.device)  # a valid name; the tasks' nodes resolve it
+    record = submit_experiment(
+        exp.name,
+        scale,
+        settings.with_(results_dir=_check_writable(settings.results_dir)),
+        partition=args.partition,
+        time_min=args.time,
+        gpus=args.gpus,
+        cpus=args.cpus,
+        mem_gb=args.mem_gb,
+        parallelism=args.parallelism,
+        workers=args.workers,
+        max_tasks=args.max_tasks,
+        requeues=args.requeues,
+        signal_delay_s=args.signal_delay,
+        device=args.device,
+        dry_run=args.dry_run,
+    )
+    if record:
+        jobs = " ".join(level["job_id"] for level in record["levels"])
+        print(f"submitted {exp.name} at scale {scale}: jobs {jobs}; see `kdfidelity status {exp.name} --scale {scale}`")
+
+# %% ../nbs/19_cli.ipynb #d980425c
+def _add_submit_options(p: argparse.ArgumentParser):
+    "`submit`'s options: resources per array task (settings.ini's slurm_* keys by default) and how tasks behave."
+    p.add_argument("--partition", help="SLURM partition (default: slurm_partition, else the cluster's default)")
+    p.add_argument("--time", type=int, help="minutes per array task; past them it is requeued (default: slurm_time)")
+    p.add_argument("--gpus", type=int, help="GPUs per array task (default: slurm_gpus)")
+    p.add_argument("--cpus", type=int, help="CPUs per array task (default: slurm_cpus, else one per worker)")
+    p.add_argument("--mem-gb", type=int, help="memory per array task in GB (default: slurm_mem_gb)")
+    p.add_argument("--parallelism", type=int, help="tasks of one array running at once (default: slurm_parallelism)")
+    p.add_argument("--workers", type=int, default=1, help="processes training inside each task (default: 1)")
+    p.add_argument("--max-tasks", type=int, default=0, help="tasks per level at most (default: one per --workers runs)")
+    p.add_argument("--requeues", type=int, default=3, help="requeues after a time limit, at most (default: 3)")
+    p.add_argument(
+        "--signal-delay", type=int, default=90, help="seconds before its time limit SLURM warns a task (default: 90)"
+    )
+    p.add_argument("--device", help="the tasks' device: auto, cpu, cuda, cuda:N or mps (default: settings.ini)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the levels and their sbatch parameters, submit nothing"
+    )
+
 # %% ../nbs/19_cli.ipynb #003e1fb4
 def build_parser() -> argparse.ArgumentParser:
     "The `kdfidelity` argument parser."
@@ -285,12 +367,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--results-dir", help="override results_dir from settings.ini")
     parser.add_argument("--data-dir", help="override data_dir from settings.ini")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,run,status,plot}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,run,status,plot,submit}")
     sub.add_parser("list", help="list the experiments and their run counts per scale").set_defaults(func=cmd_list)
     for name, func, helptext in (
         ("run", cmd_run, "train what is missing, resume what was interrupted, print and plot"),
         ("status", cmd_status, "count done, partial and missing runs"),
         ("plot", cmd_plot, "redraw the table and figure from finished runs"),
+        ("submit", cmd_submit, "submit the grid to SLURM, a job array per dependency level, and return"),
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("experiment", help="experiment name (see `kdfidelity list`)")
@@ -320,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--worker-index", type=int, default=None, help=argparse.SUPPRESS
             )  # set for the workers of --workers
+            p.add_argument("--level", type=int, default=None, help=argparse.SUPPRESS)  # a `submit` array task's level
+        if name == "submit":
+            _add_submit_options(p)
         p.set_defaults(func=func)
     return parser
 
@@ -337,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         )  # flags are relative to where you are
         settings = load_settings(data_dir=cwd_relative(args.data_dir), results_dir=cwd_relative(args.results_dir))
         return args.func(args, settings) or 0
-    except (CLIError, SettingsError, SpecError, CheckpointError, TrainConfigError) as e:
+    except (CLIError, SettingsError, SpecError, CheckpointError, TrainConfigError, SlurmError) as e:
         print(f"kdfidelity: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:  # a dataset that is not on disk

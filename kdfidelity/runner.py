@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from .data import one_line
 from .experiments import GridPoint, get_experiment, runs_in_order
@@ -26,7 +26,8 @@ from .train import CompileError, with_normalization
 from .workspace import Workspace
 
 # %% auto #0
-__all__ = ['independent_score_path', 'score_independent', 'parse_shard', 'shard_points', 'ExperimentReport', 'run_experiment']
+__all__ = ['independent_score_path', 'score_independent', 'parse_shard', 'shard_points', 'run_levels', 'scoring_level',
+           'level_count', 'level_share', 'ExperimentReport', 'run_experiment']
 
 # %% ../nbs/16_runner.ipynb #9c99efa1
 def independent_score_path(point: GridPoint, store: ResultsStore) -> Path:
@@ -63,6 +64,48 @@ def shard_points(points: Sequence[GridPoint], shard: tuple[int, int] = (0, 1)) -
     i, n = shard
     mine = {pt.spec.run_id for k, pt in enumerate(sorted(points, key=lambda pt: pt.spec.run_id)) if k % n == i}
     return [pt for pt in points if pt.spec.run_id in mine]
+
+# %% ../nbs/16_runner.ipynb #ae3c017e
+def run_levels(points: Iterable[GridPoint]) -> dict[str, int]:
+    "Each run's dependency level (twins included): 0 with no dependencies, else one more than its deepest one's."
+    levels = {}
+
+    def level(spec: Spec) -> int:
+        if spec.run_id not in levels:
+            levels[spec.run_id] = 1 + max((level(d) for d in spec.dependencies), default=-1)
+        return levels[spec.run_id]
+
+    for point in points:
+        level(point.spec)
+        if point.independent is not None:
+            level(point.independent)
+    return levels
+
+# %% ../nbs/16_runner.ipynb #80c70dcd
+def scoring_level(point: GridPoint, levels: dict[str, int]) -> int | None:
+    "The level at which `point`'s independent twin is scored (after both students), or None if it has no twin."
+    if point.independent is None:
+        return None
+    return max(levels[point.spec.run_id], levels[point.independent.run_id]) + 1
+
+# %% ../nbs/16_runner.ipynb #9c6eba2c
+def level_count(points: Sequence[GridPoint]) -> int:
+    "How many dependency levels a grid has, its twins' scoring included."
+    levels = run_levels(points)
+    scoring = (scoring_level(pt, levels) for pt in points)
+    return 1 + max([*levels.values(), *(s for s in scoring if s is not None)], default=-1)
+
+# %% ../nbs/16_runner.ipynb #62889e25
+def level_share(
+    points: Sequence[GridPoint], level: int, shard: tuple[int, int] = (0, 1)
+) -> tuple[list[Spec], list[GridPoint]]:
+    """The runs at dependency `level` in the `shard[0]`-th of `shard[1]` slices (dealt in run-id order), and the points
+    whose twins are scored at `level` in the same shard."""
+    levels, (i, n) = run_levels(points), shard
+    here = sorted(spec.run_id for spec in runs_in_order(points) if levels[spec.run_id] == level)
+    mine = {run_id for k, run_id in enumerate(here) if k % n == i}
+    scored = [pt for pt in points if scoring_level(pt, levels) == level]
+    return [spec for spec in runs_in_order(points) if spec.run_id in mine], shard_points(scored, shard)
 
 # %% ../nbs/16_runner.ipynb #adbd8689
 @dataclass
@@ -145,6 +188,12 @@ def _blocked_by(spec: Spec, failed: dict[str, str]) -> str | None:
     broken = [d for d in spec.dependencies if d.run_id in failed]
     return f"its {broken[0].role} run {broken[0].run_id} failed" if broken else None
 
+# %% ../nbs/16_runner.ipynb #772476ea
+def _unfinished(spec: Spec, store: ResultsStore) -> str:
+    "Why `spec` cannot run in its level: a run it depends on has not finished."
+    missing = next(d for d in spec.dependencies if not store.is_done(d))
+    return f"its {missing.role} run {missing.run_id} has not finished (it failed or did not run at an earlier level)"
+
 # %% ../nbs/16_runner.ipynb #81972594
 def _summary(spec: Spec, final: dict) -> str:
     return ", ".join(f"{k} {final[k]:.4f}" for k in spec.headline if k in final)
@@ -156,12 +205,13 @@ def run_experiment(
     ws: Workspace | None = None,  # data, store, device, speed, progress (default: settings.ini's)
     *,
     shard: tuple[int, int] = (0, 1),  # run the i-th of n disjoint slices of the grid
+    level: int | None = None,  # only this dependency level's share (`level_share`): a cluster's array task
     discard_broken_checkpoints: bool = False,  # start over runs whose checkpoint is damaged or foreign
     poll_seconds: float = 2.0,  # how often to look again at runs other processes hold
     log: Callable[[str], None] | None = print,  # where the one-line progress reports go
 ) -> ExperimentReport:
     """Run what is missing of experiment `name` at `scale`, resuming interrupted runs; a failed run is reported, the
-    rest goes on."""
+    rest goes on. With `level`, a run whose dependency is not done fails at once instead of waiting for it."""
     settings = load_settings()
     apply_threads(settings)
     ws, scale, log = ws or Workspace.from_settings(settings), scale or settings.scale, log or (lambda msg: None)
@@ -169,9 +219,17 @@ def run_experiment(
     if exp.sources:
         log(f"{name} trains nothing of its own: it is drawn from the results of {', '.join(exp.sources)}")
         return report
-    points = _points_with_data(shard_points(exp.points(scale), shard), ws, report, log)
+    if level is None:
+        points = _points_with_data(shard_points(exp.points(scale), shard), ws, report, log)
+        pending, scored = runs_in_order(points), points
+    else:  # the share is dealt over the whole grid, so every task and `kdfidelity status` agree on it
+        points = _points_with_data(exp.points(scale), ws, report, log)
+        usable = {spec.run_id for spec in runs_in_order(points)}
+        pending, scored = level_share(exp.points(scale), level, shard)
+        pending = [spec for spec in pending if spec.run_id in usable]
+        scored = [pt for pt in scored if pt.spec.run_id in usable]
     tags = {pt.spec.run_id: pt.tags for pt in points}
-    pending, failed, store = runs_in_order(points), {}, ws.store
+    failed, store = {}, ws.store
     total = len(pending)
     while pending:
         progressed = False
@@ -183,7 +241,10 @@ def run_experiment(
             elif store.is_done(spec):
                 report.already_done.append(spec.run_id)
             elif not all(store.is_done(d) for d in spec.dependencies):
-                continue
+                if level is None:
+                    continue  # trained by another process now or soon
+                failed[spec.run_id] = _unfinished(spec, store)  # an earlier level left it: nothing to wait for
+                log(f"    {_label(spec, tags.get(spec.run_id))} not run: {failed[spec.run_id]}")
             else:
                 start = time.time()
                 log(
@@ -211,5 +272,5 @@ def run_experiment(
         if pending and not progressed:
             time.sleep(poll_seconds)
     report.failed = list(failed.items())
-    _score_independents(points, ws, report, log)
+    _score_independents(scored, ws, report, log)
     return report

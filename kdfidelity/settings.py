@@ -36,6 +36,12 @@ DEFAULTS = dict(
     channels_last="true",
     compile="false",
     teacher_cache="true",
+    slurm_partition="",
+    slurm_time="240",
+    slurm_gpus="0",
+    slurm_cpus="0",
+    slurm_mem_gb="0",
+    slurm_parallelism="64",
 )
 
 
@@ -57,6 +63,12 @@ class Settings:
     channels_last: bool = True
     compile: bool = False
     teacher_cache: bool = True
+    slurm_partition: str = ""  # `kdfidelity submit`'s partition; empty: the cluster's default
+    slurm_time: int = 240  # minutes each array task may run (it is requeued and resumes past them)
+    slurm_gpus: int = 0  # GPUs per array task
+    slurm_cpus: int = 0  # CPUs per array task; 0: one per worker of the task
+    slurm_mem_gb: int = 0  # memory per array task in GB; 0: the cluster's default
+    slurm_parallelism: int = 64  # array tasks of one level running at once, at most
     source: Path | None = field(default=None, compare=False)  # the settings file read, if any
 
     def with_(self, **changes) -> Settings:
@@ -110,9 +122,12 @@ def _validated(s: Settings) -> Settings:
     origin = str(s.source) if s.source else "settings"
     _check_scale(s.scale, origin)
     _check_device_name(s.device, origin)
-    for key in ("threads", "workers"):
+    for key in ("threads", "workers", "slurm_gpus", "slurm_cpus", "slurm_mem_gb"):
         if getattr(s, key) < 0:
             raise SettingsError(f"{origin}: {key} = {getattr(s, key)} must be >= 0")
+    for key in ("slurm_time", "slurm_parallelism"):
+        if getattr(s, key) < 1:
+            raise SettingsError(f"{origin}: {key} = {getattr(s, key)} must be >= 1")
     return s
 
 # %% ../nbs/00_settings.ipynb #08a5a5c8
@@ -178,6 +193,17 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] = os.en
             scale=raw["scale"].strip(),
             threads=_parse_count("threads", raw["threads"], origin, "keeps torch's default"),
             workers=_parse_count("workers", raw["workers"], origin, "chooses by device"),
+            slurm_partition=raw["slurm_partition"].strip(),
+            **{
+                key: _parse_count(key, raw[key], origin, meaning)
+                for key, meaning in (
+                    ("slurm_time", "is not allowed"),
+                    ("slurm_gpus", "asks for none"),
+                    ("slurm_cpus", "asks for one per worker"),
+                    ("slurm_mem_gb", "keeps the cluster's default"),
+                    ("slurm_parallelism", "is not allowed"),
+                )
+            },
             **{
                 key: _parse_bool(key, raw[key], origin)
                 for key in ("allow_download", "channels_last", "compile", "teacher_cache")
