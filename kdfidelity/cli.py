@@ -1,4 +1,4 @@
-"""`kdfidelity list | run | status | plot | submit`: every paper experiment one command away, at any scale, shardable across processes and cluster jobs.
+"""`kdfidelity list | run | status | plot | submit | report`: every paper experiment one command away, at any scale, shardable across processes and cluster jobs.
 
 Docs: https://kdfidelity.github.io/kdfidelity/cli.html.md"""
 
@@ -8,6 +8,7 @@ Docs: https://kdfidelity.github.io/kdfidelity/cli.html.md"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -30,7 +31,8 @@ from .train import TrainConfigError
 
 # %% auto #0
 __all__ = ['SHOWN_METRICS', 'MAX_DEFAULT_WORKERS', 'CLIError', 'figure_dir', 'format_table', 'report', 'cmd_list',
-           'default_workers', 'cmd_run', 'cmd_status', 'cmd_plot', 'cmd_submit', 'build_parser', 'main', 'console_main']
+           'default_workers', 'cmd_run', 'cmd_status', 'cmd_plot', 'cmd_submit', 'cmd_report', 'build_parser', 'main',
+           'console_main']
 
 # %% ../nbs/19_cli.ipynb #a4729c0d
 class CLIError(Exception):
@@ -359,6 +361,102 @@ def _add_submit_options(p: argparse.ArgumentParser):
         "--dry-run", action="store_true", help="print the levels and their sbatch parameters, submit nothing"
     )
 
+# %% ../nbs/19_cli.ipynb #f04370a5
+def _report_data(args, ws, spec):
+    """(DataSpec, dataset) `report` scores on: `--data NAME[/split]` (with the classes and image size of store run
+    `spec`'s test set when it is the same dataset), else `spec`'s test set; normalised as `spec` trained."""
+    from kdfidelity.data import DATASETS
+    from kdfidelity.specs import DataSpec
+    from kdfidelity.train import with_normalization
+
+    if args.data:
+        name, _, split = args.data.partition("/")
+        if name not in DATASETS:
+            raise CLIError(f"unknown dataset {name!r} in --data {args.data}; valid names are {', '.join(DATASETS)}")
+        if spec is not None and spec.test.name == name:
+            data_spec = dataclasses.replace(spec.test, split=split or "test", parts=1, part=0, size=None)
+        else:
+            data_spec = DataSpec(name, split or "test")
+    elif spec is not None:
+        data_spec = spec.test
+    else:
+        raise CLIError("--data NAME[/split] is needed when no network is a run of the results store")
+    normalization = args.normalization or (spec.train.normalization if spec is not None else "mean_std")
+    try:
+        data = data_spec.load(ws)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    return data_spec, with_normalization(data, normalization)
+
+# %% ../nbs/19_cli.ipynb #b6d401f8
+def _short_name(source: str) -> str:
+    "How `report` names a network: its run ids, or its files' stems, joined by `+` for an ensemble."
+    return "+".join(Path(part).stem if "/" in part or "." in part else part for part in source.split("+"))
+
+# %% ../nbs/19_cli.ipynb #c00b20bb
+def cmd_report(args, settings):
+    from kdfidelity.report import ReportError, fidelity_report, load_network, store_spec
+
+    try:
+        device = resolve_device(args.device or "cpu")
+    except SettingsError as e:
+        raise CLIError(str(e)) from None
+    if args.bootstrap < 0:
+        raise CLIError(f"--bootstrap {args.bootstrap} must be at least 0")
+    ws = Workspace.from_settings(settings, device=device, progress=False)
+    sources = {role: getattr(args, role) for role in ("teacher", "student", "baseline") if getattr(args, role)}
+    parts = {role: [p for p in text.split("+") if p] for role, text in sources.items()}
+    specs = [store_spec(p, ws) for role in ("student", "teacher", "baseline") for p in parts.get(role, [])]
+    spec = next((s for s in specs if s is not None), None)  # the data and normalization of the first store run
+    data_spec, data = _report_data(args, ws, spec)
+    try:
+        networks = {}
+        for role, members in parts.items():
+            model = getattr(args, f"{role}_model") or args.model
+            loaded = [
+                load_network(p, ws, model, data_spec.num_classes, args.trust_pickled_module)[0].to(device)
+                for p in members
+            ]
+            networks[role] = loaded[0] if len(loaded) == 1 else loaded
+        result = fidelity_report(
+            networks["teacher"],
+            networks["student"],
+            data,
+            baseline=networks.get("baseline"),
+            names=[f"{role} {_short_name(sources.get(role, ''))}" for role in ("teacher", "student", "baseline")],
+            batch_size=args.batch_size,
+            device=device,
+            bootstrap=args.bootstrap,
+            data_name=data_spec.describe(),
+        )
+    except ReportError as e:
+        raise CLIError(str(e)) from None
+    out = Path(args.out or f"fidelity-{_short_name(args.teacher)}-vs-{_short_name(args.student)}")
+    png, page = result.save(out)
+    print(result.text())
+    print(f"figure: {png}\npage: {page}")
+
+# %% ../nbs/19_cli.ipynb #ecca37d9
+def _add_report_options(p: argparse.ArgumentParser):
+    "`report`'s arguments: the networks, the data, how to read them, where the report goes."
+    p.add_argument("teacher", help="a run id of the results store or a torch.save'd file; A+B is an ensemble")
+    p.add_argument("student", help="a run id of the results store or a torch.save'd file")
+    p.add_argument("--data", help="NAME[/split] to score on (default: a store run's test set)")
+    p.add_argument("--baseline", help="an independently trained network to compare with the student (Section 3.2)")
+    p.add_argument("--model", help="the model of state-dict files, e.g. preresnet56 or preresnet8,norm=layer")
+    for role in ("teacher", "student", "baseline"):
+        p.add_argument(f"--{role}-model", help=f"the {role}'s model, when it differs from --model")
+    p.add_argument("--normalization", choices=("unitcube", "mean_std"), help="input normalization for files")
+    p.add_argument("--out", help="folder for report.png and report.html (default: fidelity-TEACHER-vs-STUDENT)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the intervals (default: 1000)")
+    p.add_argument("--batch-size", type=int, default=1024, help="examples per forward pass (default: 1024)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
+    p.add_argument(
+        "--trust-pickled-module",
+        action="store_true",
+        help="also load files holding a whole pickled module, which runs code stored in the file",
+    )
+
 # %% ../nbs/19_cli.ipynb #003e1fb4
 def build_parser() -> argparse.ArgumentParser:
     "The `kdfidelity` argument parser."
@@ -367,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--results-dir", help="override results_dir from settings.ini")
     parser.add_argument("--data-dir", help="override data_dir from settings.ini")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,run,status,plot,submit}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,run,status,plot,submit,report}")
     sub.add_parser("list", help="list the experiments and their run counts per scale").set_defaults(func=cmd_list)
     for name, func, helptext in (
         ("run", cmd_run, "train what is missing, resume what was interrupted, print and plot"),
@@ -407,6 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "submit":
             _add_submit_options(p)
         p.set_defaults(func=func)
+    report = sub.add_parser("report", help="a teacher's and a student's fidelity report: tables, figure, HTML page")
+    _add_report_options(report)
+    report.set_defaults(func=cmd_report)
     return parser
 
 # %% ../nbs/19_cli.ipynb #d0ab7612

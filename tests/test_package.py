@@ -149,6 +149,7 @@ PUBLIC = {
         "plot_image_grid",
     ],
     "cli": ["main", "default_workers"],
+    "report": ["fidelity_report", "fidelity_from_logits", "FidelityReport", "ReportError", "load_network"],
     "paper.sec4_1": [
         "fig2_presets",
         "fig2_grid",
