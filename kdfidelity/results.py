@@ -27,23 +27,34 @@ def _store(results_dir: Path | str | None) -> ResultsStore:
     return ResultsStore(results_dir or load_settings().results_dir)
 
 # %% ../nbs/17_results.ipynb #e8dc7309
+def _row(name: str, scale: str, run_id: str, role: str, tags: dict, record: dict) -> dict:
+    "One results row: which run, its grid tags, and what it recorded; a tag named like a recorded value is an error."
+    clash = sorted(set(tags) & set(record))
+    if clash:
+        raise ValueError(
+            f"experiment {name!r}: grid tag(s) {', '.join(clash)} have the name of a value its runs record; "
+            "rename the tag (e.g. lr_rule instead of lr)"
+        )
+    return dict(experiment=name, scale=scale, run_id=run_id, role=role, **tags, **record)
+
+# %% ../nbs/17_results.ipynb #ad704089
 def _point_rows(name: str, scale: str, points, store: ResultsStore, independent: bool) -> list[dict]:
     "A row per finished grid point, and per scored independent twin when `independent`."
     rows = [
-        dict(experiment=name, scale=scale, run_id=pt.spec.run_id, role=pt.spec.role, **pt.tags, **store.final(pt.spec))
+        _row(name, scale, pt.spec.run_id, pt.spec.role, pt.tags, store.final(pt.spec))
         for pt in points
         if store.is_done(pt.spec)
     ]
     if independent:
         scored = [pt for pt in points if pt.independent is not None and independent_score_path(pt, store).exists()]
         rows += [
-            dict(
-                experiment=name,
-                scale=scale,
-                run_id=pt.independent.run_id,
-                role="independent",
-                **pt.tags,
-                **json.loads(independent_score_path(pt, store).read_text()),
+            _row(
+                name,
+                scale,
+                pt.independent.run_id,
+                "independent",
+                pt.tags,
+                json.loads(independent_score_path(pt, store).read_text()),
             )
             for pt in scored
         ]
@@ -71,7 +82,7 @@ def load_histories(name: str, scale: str | None = None, results_dir: Path | str 
     "Per-epoch logs of the experiment's runs (finished or in progress), one row per run and epoch."
     scale, store = scale or load_settings().scale, _store(results_dir)
     rows = [
-        dict(experiment=name, scale=scale, run_id=pt.spec.run_id, role=pt.spec.role, **pt.tags, **record)
+        _row(name, scale, pt.spec.run_id, pt.spec.role, pt.tags, record)
         for pt in get_experiment(name).points(scale)
         for record in store.history(pt.spec)
     ]

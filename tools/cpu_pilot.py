@@ -14,10 +14,13 @@ tau = 4, alpha = 0, crop+flip seen identically by teacher and student, a differe
   teacher test accuracy >= 50%, train accuracy >= 90%, entropy fraction <= 80%; the student's exact train agreement
   moves less than 1 point over the last 20% of its epochs.
 
-The data preparation the library lacks is done here: a class subset relabelled 0..k-1 (one fine class from each of k
-superclasses), the 20 coarse labels (read from the CIFAR-100 pickle), average pooling to 16 x 16, and a crop padding
-scaled with the image (4 pixels at 32 x 32, 2 at 16 x 16). Everything else (subsets, models, initialisation,
-augmentation, training, metrics) is the library's.
+The data preparation is the script's own: a class subset relabelled 0..k-1 (one fine class from each of k superclasses),
+the 20 coarse labels (read from the CIFAR-100 pickle), average pooling to 16 x 16, and a crop padding scaled with the
+image (4 pixels at 32 x 32, 2 at 16 x 16). The library has since gained the same options (`DataSpec(classes=...,
+coarse=..., image_size=...)`, which draw the same ten classes for seed 0); the script keeps its own so that its
+committed results reproduce exactly: it normalises each subset by that subset's own statistics, where the library keeps
+the whole dataset's. Everything else (subsets, models, initialisation, augmentation, training, metrics) is the
+library's.
 
 Run it single-threaded and niced, in the background (each candidate is skipped once its `result.json` exists, and an
 interrupted run resumes from its last checkpoint):

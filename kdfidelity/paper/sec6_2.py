@@ -182,7 +182,7 @@ def fig6b_points(scale: str) -> list[GridPoint]:
     p = sec6_2_presets(scale)
     trials = lambda lam: p["jump_trials"] if lam in p["jump_lambdas"] else p["trials"]  # noqa: E731
     return _teacher_points(scale, max(p["trials"], p["jump_trials"])) + [
-        GridPoint(sec6_2_student(scale, trial, init=lam, lr_scaled=scaled), dict(trial=trial, lam=lam, lr=rule))
+        GridPoint(sec6_2_student(scale, trial, init=lam, lr_scaled=scaled), dict(trial=trial, lam=lam, lr_rule=rule))
         for scaled, rule in LR_RULES.items()
         for lam in LAMBDAS
         if not (scaled and lam == 1)  # its start is the teacher, and a zero learning rate leaves it there
@@ -221,10 +221,10 @@ def fig6b_figure(results: pd.DataFrame):
         results,
         "lam",
         ["train_loss", "train_agreement"],
-        hue="lr",
-        hue_order=[rule for rule in LR_RULES.values() if rule in set(results.get("lr", ()))],
+        hue="lr_rule",
+        hue_order=[rule for rule in LR_RULES.values() if rule in set(results.get("lr_rule", ()))],
         scale=figure_scale(results),
-        title="Figure 6b: student started at λ·θ_teacher + (1 − λ)·θ_random",
+        title="Figure 6b: start at λ·θ_t + (1 − λ)·θ_r",
     )
 
 # %% ../../nbs/paper/sec6_2_optimization.ipynb #0f7994cd
