@@ -34,7 +34,8 @@ __all__ = ['DIGITS_TEST_FRACTION', 'DIGITS_SPLIT_SEED', 'EMNIST_BYCLASS_TRAIN', 
            'one_line', 'load_digits', 'load_mnist', 'load_emnist', 'load_svhn', 'load_cifar10', 'load_cifar100',
            'load_image_folder', 'load_imagenet', 'tokenize', 'Vocabulary', 'encode_sequences', 'TextDataset',
            'load_imdb', 'load_dataset', 'stratified_subset', 'random_split', 'concat', 'choose_classes',
-           'select_classes', 'coarse_labels', 'pooled', 'Batch', 'derive_seed', 'epoch_order', 'BatchIterator']
+           'select_classes', 'coarse_labels', 'pooled', 'other_classes', 'Batch', 'derive_seed', 'epoch_order',
+           'BatchIterator']
 
 # %% ../nbs/01_data.ipynb #c675c102
 def _as_index(indices, n: int, device: torch.device) -> torch.Tensor:
@@ -937,6 +938,17 @@ def pooled(dataset: ImageDataset, size: int) -> ImageDataset:
         [F.avg_pool2d(x[i : i + 4096].float(), factor).round_().to(torch.uint8) for i in range(0, len(x), 4096)]
     )
     return replace(dataset, images=images, name=f"{dataset.name}@{size}px")
+
+# %% ../nbs/01_data.ipynb #5387a8cc
+def other_classes(name: str, chosen: Sequence[int]) -> tuple[int, ...]:
+    """The classes of dataset `name` outside the superclasses of `chosen` (outside `chosen` itself where the dataset
+    has no superclasses), in label order."""
+    groups = SUPERCLASSES.get(name) or list(range(NUM_CLASSES[name]))
+    taken = {groups[c] for c in chosen}
+    others = tuple(c for c, g in enumerate(groups) if g not in taken)
+    if not others:
+        raise ValueError(f"other_classes: {list(chosen)} leave no class of {name} outside their superclasses")
+    return others
 
 # %% ../nbs/01_data.ipynb #bdbef65a
 class Batch(NamedTuple):

@@ -25,6 +25,7 @@ from kdfidelity.data import (
     DatasetNotFoundError,
     choose_classes,
     coarse_labels,
+    other_classes,
     pooled,
     random_split,
     select_classes,
@@ -155,6 +156,7 @@ class DataSpec:
     coarse: bool = False  # the superclass labels (CIFAR-100's 20) instead of the fine ones
     class_seed: int = 0
     image_size: int | None = None  # average-pool the images to image_size x image_size
+    other_classes: bool = False  # with classes: the classes outside the chosen ones' superclasses (an OOD pool)
 
     def __post_init__(self):
         if not 0 <= self.part < self.parts:
@@ -163,6 +165,8 @@ class DataSpec:
             raise SpecError(f"DataSpec {self.name}: size = {self.size} must be positive")
         if self.classes is not None and self.coarse:
             raise SpecError(f"DataSpec {self.name}: choose classes or coarse labels, not both")
+        if self.other_classes and self.classes is None:
+            raise SpecError(f"DataSpec {self.name}: other_classes needs classes (the ones to stay outside of)")
         if self.coarse and self.name not in SUPERCLASSES:
             raise SpecError(f"DataSpec {self.name}: no coarse labels; datasets with them: {', '.join(SUPERCLASSES)}")
         side = (IMAGE_SHAPES.get(self.name) or (0, 0, 0))[-1]
@@ -187,7 +191,8 @@ class DataSpec:
         if self.parts > 1:
             s += f" part {self.part + 1}/{self.parts}"
         s += f"[{self.size}]" if self.size else ""
-        task = [f"{self.classes} classes"] * (self.classes is not None) + ["coarse"] * self.coarse
+        chosen = f"{self.classes} classes" if not self.other_classes else f"outside {self.classes} classes"
+        task = [chosen] * (self.classes is not None) + ["coarse"] * self.coarse
         task += [f"{self.image_size}px"] * (self.image_size is not None)
         return s + (f" ({', '.join(task)})" if task else "")
 
@@ -199,6 +204,15 @@ def source_from_dict(d: dict):
     "The data source a stored dict describes: a registered source kind, or a `DataSpec`."
     return SOURCE_KINDS[d["kind"]].from_dict(d) if "kind" in d else DataSpec.from_dict(d)
 
+# %% ../nbs/11_specs.ipynb #bc206c15
+@patch(as_prop=True)
+def kept_classes(self: DataSpec) -> tuple[int, ...] | None:
+    "The original labels of the classes it keeps, in their new order (None: all of them)."
+    if self.classes is None:
+        return None
+    chosen = choose_classes(self.name, self.classes, self.class_seed)
+    return other_classes(self.name, chosen) if self.other_classes else chosen
+
 # %% ../nbs/11_specs.ipynb #59b144c8
 @patch(as_prop=True)
 def num_classes(self: DataSpec) -> int:
@@ -207,7 +221,7 @@ def num_classes(self: DataSpec) -> int:
         raise SpecError(f"dataset {self.name!r} is unknown; known datasets are {', '.join(NUM_CLASSES)}")
     if self.coarse:
         return len(set(SUPERCLASSES[self.name]))
-    return self.classes or NUM_CLASSES[self.name]
+    return NUM_CLASSES[self.name] if self.classes is None else len(self.kept_classes)
 
 # %% ../nbs/11_specs.ipynb #5cb8d515
 @patch(as_prop=True)
@@ -224,7 +238,7 @@ def planned_size(self: DataSpec) -> int:
         return self.size
     examples = SPLIT_SIZES[self.name][self.split]
     if self.classes is not None:
-        examples = examples * self.classes // NUM_CLASSES[self.name]
+        examples = examples * len(self.kept_classes) // NUM_CLASSES[self.name]
     return -(-examples // self.parts)  # of parts: the larger of the sizes random_split gives
 
 # %% ../nbs/11_specs.ipynb #fa5053b5
@@ -233,7 +247,7 @@ def load(self: DataSpec, ws: Workspace):
     "The examples this spec selects, from the dataset `ws` reads (once per process)."
     dataset = ws.dataset(self.name, self.split)
     if self.classes is not None:
-        dataset = select_classes(dataset, choose_classes(self.name, self.classes, self.class_seed))
+        dataset = select_classes(dataset, self.kept_classes)
     if self.coarse:
         dataset = coarse_labels(dataset)
     if self.parts > 1:

@@ -33,7 +33,10 @@ def test_paper_grid_has_the_same_run_ids_with_and_without_svhn(tmp_path):
     without = Workspace(machines["without"] / "data", machines["without"] / "results")
     assert "svhn" in missing_data(ood[0], without)  # where SVHN is missing, the runner skips the point, saying why
     cpu = [pt.spec for pt in get_experiment("fig3").points("cpu") if pt.tags.get("policy") == "ood"]
-    assert {spec.data[1] for spec in cpu} == {DataSpec("cifar10", "test", size=1000)}  # cpu names its own pool
+    # cpu names its own pool: images of the superclasses its ten classes do not come from
+    assert {spec.data[1] for spec in cpu} == {
+        DataSpec("cifar100", "train", size=1000, classes=10, image_size=16, other_classes=True)
+    }
 
 
 def test_missing_cifar100_is_one_line_naming_the_folder_and_allow_download(tmp_path):
@@ -58,13 +61,15 @@ def test_a_bad_ood_pool_fails_its_runs_in_one_line_and_the_grid_goes_on(tmp_path
     write_mnist(data, n_train=60, n_test=10)
     small = dict(
         sec5_1.sec5_1_presets("cpu"),
+        data_options={},
         train_size=100,
         test_size=100,
         member_epochs=1,
         student_epochs=1,
         trials=2,
         ensemble_sizes=(1,),
-        ood_pool=("mnist", "train", 20),
+        eval_every=None,
+        ood_pool=dict(name="mnist", split="train", size=20),
     )
     monkeypatch.setattr(sec5_1, "sec5_1_presets", lambda scale: small)
     settings = tmp_path / "settings.ini"

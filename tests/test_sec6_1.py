@@ -1,10 +1,8 @@
-"""Figure 5 is drawn from other experiments' runs and trains none of its own; Figure 4's grid reruns as a no-op and
-refuses in one line data too small for its halves."""
+"""Figure 5 is drawn from other experiments' runs and trains none of its own; Figure 4's grid reruns as a no-op."""
 
 from pathlib import Path
 
 from conftest import run_cli
-from datasets import write_cifar100
 
 
 def _run_dirs(results: Path) -> set[str]:
@@ -46,16 +44,5 @@ def test_fig5_trains_nothing_and_says_what_is_missing(tmp_path):
     assert "fig4" in table and "fig5_augmentation" not in table  # Section 5.1's runs have not been made here
     status = run_cli(["status", "fig5"], tmp_path)
     # to go: Section 5.1's 4 members and 12 students (six policies), the GAN they share with fig1, and fig1's 6 students
-    assert "fig5 at scale smoke: 28 done, 0 partial, 23 missing" in status.stdout, status.stdout
-
-
-def test_fig4_on_a_train_split_too_small_for_its_halves_is_refused_in_one_line(tmp_path):
-    "cpu scale wants 2,500 images from each half of CIFAR-100's train split; 100 in all give 50 a half."
-    write_cifar100(tmp_path / "data", n_train=100, n_test=2000)
-    out = run_cli(["run", "fig4", "--scale", "cpu"], tmp_path)
-    assert out.returncode == 2, out.stdout + out.stderr
-    errors = [line for line in out.stderr.splitlines() if not line.startswith("kdfidelity: warning: ")]
-    assert errors == [
-        "kdfidelity: error: cifar100/train part 1/2[2500] asks for 2500 examples but the data has only 50"
-    ], out.stderr
-    assert not (tmp_path / "results" / "runs").exists()  # refused before any run was claimed
+    # and 2 equal-steps controls
+    assert "fig5 at scale smoke: 28 done, 0 partial, 25 missing" in status.stdout, status.stdout

@@ -17,15 +17,23 @@ from ..runs import RunSpec
 from ..specs import DataSpec, SpecError
 from ..gan import GanConfig
 from .sec5_1 import independent_role, sec5_1_members, sec5_1_presets, sec5_1_student
-from ..plots import figure_scale, finish_figure, panel_grid, plot_metric_bars, plot_metric_curves
+from kdfidelity.plots import (
+    display_factor,
+    figure_scale,
+    finish_figure,
+    panel_grid,
+    plot_metric_bars,
+    plot_metric_curves,
+)
 
 # %% auto #0
-__all__ = ['sec4_2_presets', 'sngan_spec', 'synthetic_sizes', 'sec4_2_student', 'sec4_2_points', 'fig1_figure', 'fig5_gan_figure',
-           'fig1_grid']
+__all__ = ['sec4_2_presets', 'sngan_spec', 'synthetic_sizes', 'sec4_2_student', 'equal_steps_student', 'sec4_2_points',
+           'equal_steps_rows', 'fig1_figure', 'fig5_gan_figure', 'fig1_grid']
 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #6d4c48fe
 def sec4_2_presets(scale: str) -> dict:
-    "Section 4.2's sizes at `scale`: Section 5.1's teachers and students, the GAN's config and the synthetic fractions."
+    """Section 4.2's sizes at `scale`: Section 5.1's teachers and students, the GAN's config, the synthetic fractions
+    and the ensemble sizes of the grid (all of Figure 5's at `paper` scale; Figure 1's two at `cpu`)."""
     return {
         **sec5_1_presets(scale),
         **by_scale(
@@ -33,14 +41,21 @@ def sec4_2_presets(scale: str) -> dict:
             smoke=dict(
                 gan=GanConfig(iterations=4, batch_size=16, g_width=16, d_width=16, log_every=2),
                 synthetic_fractions=(0.5, 1.0),
+                ensemble_sizes=(2,),
                 figure_sizes=(2,),
             ),
             cpu=dict(
-                gan=GanConfig(iterations=1800, batch_size=32, g_width=64, d_width=32, log_every=100),
+                gan=GanConfig(iterations=5000, batch_size=64, g_width=64, d_width=32, log_every=250),
                 synthetic_fractions=(0.25, 0.5, 0.75, 1.0),
+                ensemble_sizes=(1, 3),
                 figure_sizes=(1, 3),
             ),
-            paper=dict(gan=GanConfig(), synthetic_fractions=(0.25, 0.5, 0.75, 1.0), figure_sizes=(1, 3)),
+            paper=dict(
+                gan=GanConfig(),
+                synthetic_fractions=(0.25, 0.5, 0.75, 1.0),
+                ensemble_sizes=(1, 3, 5),
+                figure_sizes=(1, 3),
+            ),
         ),
     }
 
@@ -48,16 +63,14 @@ def sec4_2_presets(scale: str) -> dict:
 def sngan_spec(scale: str) -> GanSpec:
     """The SN-GAN run of `scale`, trained on the images Section 5.1's teachers learn from; every experiment's GAN
     samples come from it."""
-    p = sec4_2_presets(scale)
-    return GanSpec(DataSpec(p["data"], "train", size=p["train_size"], seed=0), p["gan"])
+    return GanSpec(sec5_1_members(scale, 0)[0].data[0], sec4_2_presets(scale)["gan"])
 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #4d53bf00
 def synthetic_sizes(scale: str) -> tuple[int, ...]:
     """The numbers of GAN samples added to the distillation set at `scale`: 0, then each synthetic fraction of the real
     set's size."""
-    p = sec4_2_presets(scale)
-    real = p["train_size"] or 50_000
-    return (0, *(round(f * real) for f in p["synthetic_fractions"]))
+    real = sngan_spec(scale).data.planned_size
+    return (0, *(round(f * real) for f in sec4_2_presets(scale)["synthetic_fractions"]))
 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #458c77f3
 def sec4_2_student(
@@ -75,38 +88,67 @@ def sec4_2_student(
         return base
     return dataclasses.replace(base, data=(*base.data, SampleSpec(sngan_spec(scale), synthetic, seed=trial)))
 
+# %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #ba618ea4
+def equal_steps_student(
+    scale: str,  # smoke, cpu or paper
+    trial: int,  # whose members teach it
+    m: int,  # the ensemble size, one of the scale's
+) -> RunSpec:
+    """The control that tells "more data" from "more steps": Section 5.1's Baseline tau = 4 student of `trial` and `m`
+    on the real images only, for as many epochs as make it see as many images as the student with the most GAN
+    samples."""
+    base = sec4_2_student(scale, trial, m, 0)
+    real, largest = sngan_spec(scale).data.planned_size, max(synthetic_sizes(scale))
+    epochs = round(base.train.epochs * (real + largest) / real)
+    return dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=epochs))
+
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #e04f8e55
 def sec4_2_points(scale: str) -> list[GridPoint]:
-    """Section 5.1's members, and a student per trial, ensemble size and number of synthetic images; twins from the next
-    trial."""
+    """Section 5.1's members (as many as the largest ensemble needs), a student per trial, ensemble size and number of
+    synthetic images, and per trial and size the equal-steps control; twins from the next trial."""
     p = sec4_2_presets(scale)
+    sizes = p["ensemble_sizes"]
     points = [
         GridPoint(member, dict(trial=trial, member=k))
         for trial in range(p["trials"])
-        for k, member in enumerate(sec5_1_members(scale, trial))
+        for k, member in enumerate(sec5_1_members(scale, trial)[: max(sizes)])
     ]
     for trial in range(p["trials"]):
         twin = (trial + 1) % p["trials"]
         points += [
             GridPoint(
                 sec4_2_student(scale, trial, m, k),
-                dict(trial=trial, m=m, gan_images=k),
+                dict(trial=trial, m=m, gan_images=k, schedule="equal epochs"),
                 independent=sec4_2_student(scale, twin, m, k),
             )
-            for m in p["ensemble_sizes"]
+            for m in sizes
             for k in synthetic_sizes(scale)
         ]
+        points += [
+            GridPoint(
+                equal_steps_student(scale, trial, m),
+                dict(trial=trial, m=m, gan_images=0, schedule="equal steps"),
+                independent=equal_steps_student(scale, twin, m),
+            )
+            for m in sizes
+        ]
     return points
+
+# %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #1c39fc2b
+def equal_steps_rows(results: pd.DataFrame) -> pd.Series:
+    "Which rows of `results` are the equal-steps controls (none in results stored before the control existed)."
+    return results.get("schedule", pd.Series("", index=results.index)).eq("equal steps")
 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #cfec734a
 def fig1_figure(results: pd.DataFrame):
     """Figure 1: test accuracy and test agreement against the number of GAN images, for a single teacher (a) and a
-    3-member ensemble (b)."""
+    3-member ensemble (b); the equal-steps control (real images only) as a diamond above the largest set."""
     scale = figure_scale(results)
     sizes = sec4_2_presets(scale)["figure_sizes"]
     fig, axes = panel_grid(2 * len(sizes), ncols=2 * len(sizes), panel_size=(3.3, 2.8))
+    control = equal_steps_rows(results)
     for k, m in enumerate(sizes):
-        part = results[results.m == m]
+        part = results[(results.m == m) & ~control]
         plot_metric_curves(
             part,
             "gan_images",
@@ -115,6 +157,20 @@ def fig1_figure(results: pd.DataFrame):
             reference_role=independent_role(part),
             axes=axes[2 * k : 2 * k + 2],
         )
+        steps = results[(results.m == m) & control & (results.role == "student")]
+        for ax, metric in zip(axes[2 * k : 2 * k + 2], ["accuracy", "agreement"]):
+            if len(steps):
+                factor = display_factor(metric)
+                ax.errorbar(
+                    [part["gan_images"].max()],
+                    [factor * steps[metric].mean()],
+                    yerr=[factor * steps[metric].std() if len(steps) > 1 else 0],
+                    fmt="D",
+                    color="black",
+                    markersize=4,
+                    capsize=2,
+                    label="Real only, as many steps",
+                )
         teacher = "one teacher (m = 1)" if m == 1 else f"a {m}-member ensemble"
         for ax in axes[2 * k : 2 * k + 2]:
             ax.set_title(f"({'ab'[k]}) {teacher}")
@@ -124,7 +180,7 @@ def fig1_figure(results: pd.DataFrame):
 def fig5_gan_figure(results: pd.DataFrame, axes=None):
     """Figure 5, left: train agreement on the GAN-enlarged distillation sets, per number of GAN images and m (into
     `axes`, one panel, if given)."""
-    students = results[results.role == "student"]
+    students = results[(results.role == "student") & ~equal_steps_rows(results)]
     return plot_metric_bars(
         students,
         "gan_images",

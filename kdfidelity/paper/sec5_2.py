@@ -31,7 +31,7 @@ def sec5_2_presets(scale: str) -> dict:
         **by_scale(
             scale,
             smoke=dict(member_epochs=1, student_epochs=1, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=2),
-            cpu=dict(member_epochs=30, student_epochs=10, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=3),
+            cpu=dict(member_epochs=200, student_epochs=100, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=3),
             paper=dict(member_epochs=300, student_epochs=300, taus=(1.0, 2.0, 4.0, 8.0), tau_row_m=3),
         ),
     }
@@ -45,7 +45,8 @@ def half(scale: str, j: int) -> DataSpec:
     """Half `j` (0 or 1) of the train set at `scale`: part `j` of a stratified seeded split, subsampled (stratified) at
     small scales."""
     p = sec5_2_presets(scale)
-    return DataSpec(p["data"], "train", parts=2, part=j, size=p["train_size"] // 2 if p["train_size"] else None, seed=0)
+    size = p["train_size"] // 2 if p["train_size"] else None
+    return DataSpec(p["data"], "train", parts=2, part=j, size=size, seed=0, **p["data_options"])
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #394d9ba7
 def sec5_2_members(scale: str, trial: int) -> list[RunSpec]:
