@@ -403,6 +403,8 @@ def cmd_report(args, settings):
         raise CLIError(str(e)) from None
     if args.bootstrap < 0:
         raise CLIError(f"--bootstrap {args.bootstrap} must be at least 0")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise CLIError(f"--batch-size {args.batch_size} must be at least 1")
     ws = Workspace.from_settings(settings, device=device, progress=False)
     sources = {role: getattr(args, role) for role in ("teacher", "student", "baseline") if getattr(args, role)}
     parts = {role: [p for p in text.split("+") if p] for role, text in sources.items()}
@@ -449,7 +451,9 @@ def _add_report_options(p: argparse.ArgumentParser):
     p.add_argument("--normalization", choices=("unitcube", "mean_std"), help="input normalization for files")
     p.add_argument("--out", help="folder for report.png and report.html (default: fidelity-TEACHER-vs-STUDENT)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the intervals (default: 1000)")
-    p.add_argument("--batch-size", type=int, default=1024, help="examples per forward pass (default: 1024)")
+    p.add_argument(
+        "--batch-size", type=int, help="examples per forward pass (default: 64 on a CPU, 1024 on a GPU)"
+    )
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
     p.add_argument(
         "--trust-pickled-module",

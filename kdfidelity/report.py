@@ -33,8 +33,8 @@ from .models import Ensemble, ModelError, build_model
 from .plots import paper_style, panel_grid, save_figure
 
 # %% auto #0
-__all__ = ['ReportError', 'TensorData', 'as_labelled', 'network_logits', 'pointwise_kl', 'topk_agreement', 'bootstrap_interval',
-           'reliability_table', 'agreement_by_confidence', 'agreement_by_class', 'FidelityReport',
+__all__ = ['ReportError', 'TensorData', 'as_labelled', 'forward_batch_size', 'network_logits', 'pointwise_kl', 'topk_agreement',
+           'bootstrap_interval', 'reliability_table', 'agreement_by_confidence', 'agreement_by_class', 'FidelityReport',
            'fidelity_from_logits', 'fidelity_report', 'parse_model', 'store_spec', 'load_network']
 
 # %% ../nbs/21_report.ipynb #36dbd3b8
@@ -78,10 +78,18 @@ def as_labelled(data) -> ImageDataset | TextDataset | TensorData:
         )
     return TensorData(inputs, labels.long())
 
+# %% ../nbs/21_report.ipynb #d9406e92
+def forward_batch_size(device: torch.device) -> int:
+    "Examples per forward pass on `device`: small on a CPU, so that activations stay in its caches; large elsewhere."
+    return 64 if torch.device(device).type == "cpu" else 1024
+
 # %% ../nbs/21_report.ipynb #3f5a920a
-def network_logits(network, data, role: str = "network", batch_size: int = 1024, device=None) -> torch.Tensor:
+def network_logits(
+    network, data, role: str = "network", batch_size: int | None = None, device=None
+) -> torch.Tensor:
     """N x C float32 logits of `network` on `data` (from `as_labelled`): a module, a sequence of modules (an `Ensemble`)
-    or logits already computed; a network that cannot take the inputs is a `ReportError`."""
+    or logits already computed; a network that cannot take the inputs is a `ReportError`. `batch_size` defaults to
+    `forward_batch_size` of the network's device."""
     if isinstance(network, torch.Tensor):
         if network.ndim != 2 or len(network) != len(data):
             raise ReportError(f"the {role}'s logits have shape {tuple(network.shape)}, expected {len(data)} x C")
@@ -93,6 +101,7 @@ def network_logits(network, data, role: str = "network", batch_size: int = 1024,
             raise ReportError(f"the {role}: {e}") from None
     if not isinstance(network, torch.nn.Module):
         raise ReportError(f"the {role} is a {type(network).__name__}; give a module, a list of modules or logits")
+    batch_size = batch_size or forward_batch_size(model_device(network, device))
     try:
         if isinstance(data, TensorData):  # inputs as they are, in eval mode, as `predict_logits` feeds its datasets
             dev, was_training = model_device(network, device), network.training
@@ -335,7 +344,7 @@ def fidelity_report(
     *,
     baseline=None,
     names: Sequence[str] = ("teacher", "student", "baseline"),
-    batch_size: int = 1024,
+    batch_size: int | None = None,
     device=None,
     n_bins: int = 10,
     bootstrap: int = 1000,

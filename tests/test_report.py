@@ -155,6 +155,7 @@ def test_a_pickled_file_is_not_run_without_the_opt_in(tmp_path, lenets, call):
         (["a.pt", "b.pt", "--data", "digits", "--model", "nosuchnet"], ["unknown model 'nosuchnet'"]),
         (["a.pt", "three.pt", "--data", "digits", "--model", "lenet5"], ["three.pt does not load into lenet5"]),
         (["a.pt", "b.pt", "--data", "digits", "--model", "lenet5", "--bootstrap", "-1"], ["--bootstrap -1"]),
+        (["a.pt", "b.pt", "--data", "digits", "--model", "lenet5", "--batch-size", "0"], ["--batch-size 0"]),
         (["a.pt", "text.pt", "--data", "digits", "--model", "lenet5"], ["not a state dict of tensors"]),
     ],
 )
