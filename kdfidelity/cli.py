@@ -451,9 +451,7 @@ def _add_report_options(p: argparse.ArgumentParser):
     p.add_argument("--normalization", choices=("unitcube", "mean_std"), help="input normalization for files")
     p.add_argument("--out", help="folder for report.png and report.html (default: fidelity-TEACHER-vs-STUDENT)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the intervals (default: 1000)")
-    p.add_argument(
-        "--batch-size", type=int, help="examples per forward pass (default: 64 on a CPU, 1024 on a GPU)"
-    )
+    p.add_argument("--batch-size", type=int, help="examples per forward pass (default: 64 on a CPU, 1024 on a GPU)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
     p.add_argument(
         "--trust-pickled-module",

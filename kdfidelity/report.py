@@ -84,9 +84,7 @@ def forward_batch_size(device: torch.device) -> int:
     return 64 if torch.device(device).type == "cpu" else 1024
 
 # %% ../nbs/21_report.ipynb #3f5a920a
-def network_logits(
-    network, data, role: str = "network", batch_size: int | None = None, device=None
-) -> torch.Tensor:
+def network_logits(network, data, role: str = "network", batch_size: int | None = None, device=None) -> torch.Tensor:
     """N x C float32 logits of `network` on `data` (from `as_labelled`): a module, a sequence of modules (an `Ensemble`)
     or logits already computed; a network that cannot take the inputs is a `ReportError`. `batch_size` defaults to
     `forward_batch_size` of the network's device."""

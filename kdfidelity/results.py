@@ -20,7 +20,7 @@ from .store import ResultsStore
 
 # %% auto #0
 __all__ = ['METRIC_COLUMNS', 'VERDICTS', 'load_results', 'load_histories', 'experiment_status', 'summary_table', 'summary_path',
-           'save_summary', 'read_summary', 'markdown_table', 'claim_verdict', 'compare']
+           'save_summary', 'read_summary', 'markdown_table', 'claim_verdict', 'compare', 'mean_pm', 'claims_row']
 
 # %% ../nbs/17_results.ipynb #2ff8d449
 def _store(results_dir: Path | str | None) -> ResultsStore:
@@ -206,3 +206,19 @@ def compare(a: pd.Series, b: pd.Series, claim: str = "higher") -> dict:
     effect = a.mean() - b.mean()
     spread = max(a.std(), b.std())  # NaN when either group has a single trial
     return dict(effect=effect, spread=spread, verdict=claim_verdict(effect, spread, claim))
+
+# %% ../nbs/17_results.ipynb #16ff55f8
+def mean_pm(values: pd.Series, factor: float = 100) -> str:
+    "Mean ± std over trials, times `factor` (a single trial: its value, marked as one)."
+    if len(values) == 1:
+        return f"{factor * values.iloc[0]:.1f} (1 trial)"
+    return f"{factor * values.mean():.1f} ± {factor * values.std():.1f}"
+
+# %% ../nbs/17_results.ipynb #e2b88e7f
+def claims_row(claim: str, paper: str, ours: str, result: dict, factor: float = 100) -> dict:
+    """One row of a claims table: the claim, the paper's and our numbers, and `result` (from `compare`) as effect and
+    spread times `factor` (one decimal in points of a percentage, three in other units) and its verdict."""
+    digits = 1 if factor == 100 else 3
+    spread = "—" if pd.isna(result["spread"]) else f"{factor * result['spread']:.{digits}f}"
+    effect = f"{factor * result['effect']:+.{digits}f}"
+    return dict(claim=claim, paper=paper, ours=ours, effect=effect, spread=spread, verdict=result["verdict"])
