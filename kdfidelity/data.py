@@ -302,7 +302,16 @@ SPLIT_SIZES = {  # examples in each split of each dataset as published
 SPLITS = {name: tuple(sizes) for name, sizes in SPLIT_SIZES.items()}  # each dataset's valid split names
 DATASETS = tuple(SPLITS)
 TRAIN_SIZES: dict[str, int] = {name: sizes["train"] for name, sizes in SPLIT_SIZES.items()}
-NUM_CLASSES = {"digits": 10, "mnist": 10, "emnist": 62, "cifar10": 10, "cifar100": 100, "svhn": 10, "imdb": 2}
+NUM_CLASSES = {
+    "digits": 10,
+    "mnist": 10,
+    "emnist": 62,
+    "cifar10": 10,
+    "cifar100": 100,
+    "svhn": 10,
+    "imagenet": 1000,  # the ILSVRC-2012 classes (Appendix C.3)
+    "imdb": 2,
+}
 IMAGE_SHAPES = {
     "digits": (1, 28, 28),
     "mnist": (1, 28, 28),

@@ -14,7 +14,6 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.rnn import pack_padded_sequence
 
 # %% auto #0
 __all__ = ['NORMS', 'VGG_CONFIGS', 'MODELS', 'ModelError', 'count_parameters', 'ensemble_logits', 'Ensemble', 'he_init_',
@@ -251,10 +250,18 @@ VGG_CONFIGS = {
 
 
 class VGG(nn.Module):
-    "CIFAR VGG-16/19 for 32x32 images, with or without BatchNorm (Appendix C.2)."
+    """CIFAR VGG-16/19 for 32x32 images (or `image_size`), with or without BatchNorm (Appendix C.2); `width` scales
+    every layer's channels."""
 
     def __init__(
-        self, depth: int, num_classes: int, batch_norm: bool = True, in_channels: int = 3, dropout: float = 0.5
+        self,
+        depth: int,  # 16 or 19
+        num_classes: int,
+        batch_norm: bool = True,  # BatchNorm after every convolution
+        in_channels: int = 3,
+        dropout: float = 0.5,  # before each hidden linear layer
+        image_size: int = 32,  # side of the square input; below 32 the first max-pools are left out
+        width: float = 1.0,  # channels (and hidden units) are round(width * those of the configuration), at least 1
     ):
         super().__init__()
         if depth not in VGG_CONFIGS:
@@ -264,33 +271,44 @@ class VGG(nn.Module):
             raise ModelError(f"batch_norm = {batch_norm!r} must be True or False")
         if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ModelError(f"dropout = {dropout!r} must lie in [0, 1)")
-        layers, channels = [], in_channels
+        _check_positive_int(image_size=image_size)
+        if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width < 64:
+            raise ModelError(f"VGG width = {width!r} must be a number in (0, 64)")
+        pools = VGG_CONFIGS[depth].count("M")
+        skipped = max(0, pools - (image_size.bit_length() - 1))  # the first pools, where an image is too small for all
+        layers, channels, side = [], in_channels, image_size
         for v in VGG_CONFIGS[depth]:
             if v == "M":
-                layers.append(nn.MaxPool2d(2))
+                if skipped:
+                    skipped -= 1
+                else:
+                    layers.append(nn.MaxPool2d(2))
+                    side //= 2
                 continue
+            v = max(1, round(width * v))
             layers += (
                 [nn.Conv2d(channels, v, 3, padding=1)]
                 + ([nn.BatchNorm2d(v)] if batch_norm else [])
                 + [nn.ReLU(inplace=True)]
             )
             channels = v
-        self.depth, self.batch_norm = depth, batch_norm
+        self.depth, self.batch_norm, self.image_size, self.width = depth, batch_norm, image_size, width
         self.features = nn.Sequential(*layers, nn.Flatten())
+        hidden = max(1, round(width * 512))
         self.classifier = nn.Sequential(
             nn.Dropout(dropout),
-            nn.Linear(512, 512),
+            nn.Linear(channels * side * side, hidden),
             nn.ReLU(inplace=True),
             nn.Dropout(dropout),
-            nn.Linear(512, 512),
+            nn.Linear(hidden, hidden),
             nn.ReLU(inplace=True),
-            nn.Linear(512, num_classes),
+            nn.Linear(hidden, num_classes),
         )
         he_init_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        "Logits `B x num_classes` for images `B x in_channels x 32 x 32`."
-        _check_image_size(self, x, 32)
+        "Logits `B x num_classes` for images `B x in_channels x image_size x image_size`."
+        _check_image_size(self, x, self.image_size)
         return self.classifier(self.features(x))
 
 # %% ../nbs/03_models.ipynb #9cb6fc96
@@ -322,11 +340,35 @@ class LSTMClassifier(nn.Module):
                 f"LSTMClassifier expects integer token ids B x T with T >= 1, got {tokens.dtype} of shape "
                 f"{tuple(tokens.shape)}"
             )
+        if tokens.numel() and not 0 <= int(tokens.min()) <= int(tokens.max()) < self.vocab_size:
+            raise ModelError(
+                f"LSTMClassifier has a vocabulary of {self.vocab_size} token ids, got ids from {int(tokens.min())} to "
+                f"{int(tokens.max())}; build it with vocab_size = len(dataset.vocab)"
+            )
         if lengths is None:
             lengths = sequence_lengths(tokens, self.padding_idx)
-        packed = pack_padded_sequence(self.embedding(tokens), lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, (last_hidden, _) = self.lstm(packed)  # last_hidden: (2 directions) x B x hidden, in the batch's order
-        return self.head(torch.cat([last_hidden[-2], last_hidden[-1]], dim=1))
+        lengths = lengths.to(tokens.device)[:, None]
+        positions = torch.arange(tokens.shape[1], device=tokens.device)
+        reversed_order = torch.where(positions < lengths, lengths - 1 - positions, positions)  # each review backwards
+        embedded = self.embedding(tokens)
+        zeros = embedded.new_zeros(1, len(tokens), self.lstm.hidden_size)
+        weights = self.lstm._flat_weights  # the forward direction's four tensors, then the backward direction's
+        last = []
+        for direction, inputs in enumerate((embedded, embedded[torch.arange(len(tokens))[:, None], reversed_order])):
+            # torch.lstm is nn.LSTM's own fused kernel, here with one direction's weights: batch_first, 1 layer
+            states, _, _ = torch.lstm(
+                inputs,
+                (zeros, zeros),
+                weights[4 * direction : 4 * direction + 4],
+                True,
+                1,
+                0.0,
+                self.training,
+                False,
+                True,
+            )
+            last.append(states[torch.arange(len(tokens)), lengths[:, 0] - 1])  # the state after the last real token
+        return self.head(torch.cat(last, dim=1))
 
 # %% ../nbs/03_models.ipynb #fbfeea80
 MODELS = ("lenet5", "preresnet20", "preresnet56", "vgg16", "vgg19", "lstm")
@@ -334,7 +376,7 @@ MODELS = ("lenet5", "preresnet20", "preresnet56", "vgg16", "vgg19", "lstm")
 _OPTIONS = {
     "lenet5": ("in_channels", "image_size"),
     "preresnet": ("width", "norm", "in_channels"),
-    "vgg": ("batch_norm", "in_channels", "dropout"),
+    "vgg": ("batch_norm", "in_channels", "dropout", "image_size", "width"),
     "lstm": ("vocab_size", "embed_dim", "hidden_dim", "padding_idx"),
 }
 
