@@ -20,8 +20,8 @@ from .runs import RunSpec
 from .train import TrainConfig
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'GridPoint', 'digits_demo', 'by_scale', 'Experiment', 'experiment', 'composite_experiment',
-           'registered', 'get_experiment', 'runs_in_order', 'grid_cost']
+__all__ = ['EXPERIMENTS', 'GridPoint', 'member_points', 'digits_demo', 'by_scale', 'Experiment', 'experiment',
+           'composite_experiment', 'registered', 'get_experiment', 'runs_in_order', 'grid_cost']
 
 # %% ../nbs/15_experiments.ipynb #7144d5d4
 @dataclass(frozen=True)
@@ -68,6 +68,15 @@ def _demo_student(trial: int, size: int | None, epochs: int) -> RunSpec:
         teachers=(teacher,),
         seed=100 + trial,
     )
+
+# %% ../nbs/15_experiments.ipynb #9dd6e20b
+def member_points(members: Callable[[int], Sequence[Spec]], trials: int) -> list[GridPoint]:
+    "The teacher members `members(trial)` of trials 0 to `trials` - 1 as grid points tagged with `trial` and `member`."
+    return [
+        GridPoint(member, dict(trial=trial, member=k))
+        for trial in range(trials)
+        for k, member in enumerate(members(trial))
+    ]
 
 # %% ../nbs/15_experiments.ipynb #a6791580
 def digits_demo(scale: str) -> list[GridPoint]:

@@ -12,7 +12,7 @@ import dataclasses
 import pandas as pd
 
 from ..augment import build_policy, crop_padding
-from ..experiments import by_scale, experiment, GridPoint, runs_in_order
+from ..experiments import by_scale, experiment, GridPoint, runs_in_order, member_points
 from .sec5_1 import independent_role, sec5_1_members, sec5_1_presets, sec5_1_student
 from ..plots import figure_scale, plot_metric_curves
 from ..runs import RunSpec
@@ -77,11 +77,7 @@ def appB_student(
 def appB_points(scale: str) -> list[GridPoint]:
     "Every member and student of Appendix B at `scale`; each student's independent twin is the next trial's."
     p = appB_presets(scale)
-    points = [
-        GridPoint(member, dict(trial=trial, member=k))
-        for trial in range(p["trials"])
-        for k, member in enumerate(appB_members(scale, trial))
-    ]
+    points = member_points(lambda trial: appB_members(scale, trial), p["trials"])
     return points + [
         GridPoint(
             appB_student(scale, trial, m, tau),

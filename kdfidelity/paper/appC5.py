@@ -11,7 +11,7 @@ import dataclasses
 
 import pandas as pd
 
-from ..experiments import by_scale, experiment, GridPoint
+from ..experiments import by_scale, experiment, GridPoint, member_points
 from .sec5_1 import sec5_1_members, sec5_1_presets, sec5_1_student
 from ..plots import figure_scale, plot_metric_curves
 from ..runs import RunSpec
@@ -60,11 +60,7 @@ def appC5_student(
 def appC5_points(scale: str) -> list[GridPoint]:
     "The members Appendix C.5 needs (Section 5.1's) and a student per trial, ensemble size and alpha."
     p = appC5_presets(scale)
-    return [
-        GridPoint(member, dict(trial=trial, member=k))
-        for trial in range(p["trials"])
-        for k, member in enumerate(sec5_1_members(scale, trial)[: max(p["ensemble_sizes"])])
-    ] + [
+    return member_points(lambda trial: sec5_1_members(scale, trial)[: max(p["ensemble_sizes"])], p["trials"]) + [
         GridPoint(appC5_student(scale, trial, m, alpha), dict(trial=trial, m=m, alpha=alpha))
         for trial in range(p["trials"])
         for m in p["ensemble_sizes"]

@@ -11,7 +11,7 @@ import dataclasses
 
 import pandas as pd
 
-from ..experiments import by_scale, experiment, GridPoint
+from ..experiments import by_scale, experiment, GridPoint, member_points
 from ..models import build_model, count_parameters
 from .sec5_1 import sec5_1_members, sec5_1_presets, sec5_1_student
 from ..plots import plot_metric_bars
@@ -87,11 +87,7 @@ def fig12_figure(results: pd.DataFrame):
 def fig12_grid(scale: str) -> list[GridPoint]:
     "Section 5.1's members and a student per trial and network; each student's independent twin is the next trial's."
     p = sec5_1_presets(scale)
-    points = [
-        GridPoint(member, dict(trial=trial, member=k))
-        for trial in range(p["trials"])
-        for k, member in enumerate(sec5_1_members(scale, trial))
-    ]
+    points = member_points(lambda trial: sec5_1_members(scale, trial), p["trials"])
     for model, width in capacity_students(scale):
         size = dict(student=student_label(model, width), parameters=student_parameters(scale, model, width))
         for trial in range(p["trials"]):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..experiments import by_scale, experiment, GridPoint
+from ..experiments import by_scale, experiment, GridPoint, member_points
 from ..plots import plot_metric_bars
 from ..runs import RunSpec
 from ..specs import DataSpec, SpecError
@@ -149,11 +149,7 @@ def imdb_grid(scale: str) -> list[GridPoint]:
     """Appendix C.4's members and a student per trial and ensemble size; each student's independent twin is the next
     trial's."""
     p = imdb_presets(scale)
-    points = [
-        GridPoint(member, dict(trial=trial, member=k))
-        for trial in range(p["trials"])
-        for k, member in enumerate(imdb_members(scale, trial))
-    ]
+    points = member_points(lambda trial: imdb_members(scale, trial), p["trials"])
     for trial in range(p["trials"]):
         for m in p["ensemble_sizes"]:
             twin = imdb_student(scale, (trial + 1) % p["trials"], m)

@@ -11,7 +11,7 @@ import dataclasses
 
 import pandas as pd
 
-from ..experiments import by_scale, experiment, GridPoint
+from ..experiments import by_scale, experiment, GridPoint, member_points
 from ..gan_runs import GanSpec, SampleSpec
 from ..runs import RunSpec
 from ..specs import DataSpec, SpecError
@@ -108,11 +108,7 @@ def sec4_2_points(scale: str) -> list[GridPoint]:
     synthetic images, and per trial and size the equal-steps control; twins from the next trial."""
     p = sec4_2_presets(scale)
     sizes = p["ensemble_sizes"]
-    points = [
-        GridPoint(member, dict(trial=trial, member=k))
-        for trial in range(p["trials"])
-        for k, member in enumerate(sec5_1_members(scale, trial)[: max(sizes)])
-    ]
+    points = member_points(lambda trial: sec5_1_members(scale, trial)[: max(sizes)], p["trials"])
     for trial in range(p["trials"]):
         twin = (trial + 1) % p["trials"]
         points += [

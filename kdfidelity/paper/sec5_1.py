@@ -12,7 +12,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from ..experiments import by_scale, experiment, GridPoint
+from ..experiments import by_scale, experiment, GridPoint, member_points
 from .cpu_scale import CPU_TASK
 from ..runs import RunSpec
 from ..specs import DataSpec, SpecError
@@ -175,11 +175,7 @@ def sec5_1_points(
     p = sec5_1_presets(scale)
     policies = list(SEC5_1_POLICIES) if policies is None else list(policies)
     sizes = p["ensemble_sizes"] if ensemble_sizes is None else tuple(ensemble_sizes)
-    points = [
-        GridPoint(member, dict(trial=trial, member=k))
-        for trial in range(p["trials"])
-        for k, member in enumerate(sec5_1_members(scale, trial))
-    ]
+    points = member_points(lambda trial: sec5_1_members(scale, trial), p["trials"])
     for trial in range(p["trials"]):
         twin_trial = (trial + 1) % p["trials"]
         for policy in policies:

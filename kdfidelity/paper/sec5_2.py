@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..experiments import by_scale, experiment, GridPoint
+from ..experiments import by_scale, experiment, GridPoint, member_points
 from ..runs import RunSpec
 from ..specs import DataSpec, SpecError
 from .sec5_1 import FIG11_METRICS, independent_role, sec5_1_members, sec5_1_presets, sec5_1_student
@@ -87,11 +87,7 @@ def sec5_2_points(scale: str) -> list[GridPoint]:
     from the next trial."""
     p = sec5_2_presets(scale)
     settings = [(m, FIG4_TAU) for m in p["ensemble_sizes"]] + [(p["tau_row_m"], t) for t in p["taus"] if t != FIG4_TAU]
-    points = [
-        GridPoint(member, dict(trial=trial, member=k))
-        for trial in range(p["trials"])
-        for k, member in enumerate(sec5_2_members(scale, trial))
-    ]
+    points = member_points(lambda trial: sec5_2_members(scale, trial), p["trials"])
     for trial in range(p["trials"]):
         twin_trial = (trial + 1) % p["trials"]
         points += [
