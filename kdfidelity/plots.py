@@ -221,10 +221,12 @@ def _label_x_ticks(ax, values: pd.Series, max_ticks: int = 8):
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _compact_number(v)))
     if not 1 < len(ticks) <= max_ticks:
         return
-    ax.set_xticks(ticks)
-    ax.xaxis.set_minor_locator(NullLocator())
     where = np.log10(ticks) if ax.get_xscale() == "log" else ticks
     closest = np.diff(where).min() / (where[-1] - where[0])  # as a fraction of the axis
+    if closest < 0.05:  # values too close to label each (a measured x, such as seconds): the axis' own ticks
+        return
+    ax.set_xticks(ticks)
+    ax.xaxis.set_minor_locator(NullLocator())
     if closest < 0.065 * max(len(_compact_number(t)) for t in ticks):
         ax.tick_params(axis="x", labelrotation=35)
         for label in ax.get_xticklabels():

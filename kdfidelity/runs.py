@@ -17,7 +17,7 @@ import torch
 from fastcore.basics import patch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .data import concat
+from .data import DATASETS, IMAGE_SHAPES, concat
 from .files import atomic_write, exclusive_lock, remove_stale_temporaries
 from .gan import image_sampler
 from .gan_runs import GanSpec
@@ -30,6 +30,7 @@ from kdfidelity.train import (
     fit,
     interpolate_state,
     seeded_init,
+    teacher_policy,
     training_policy,
     with_normalization,
 )
@@ -62,6 +63,7 @@ class RunSpec(Spec, kind="train"):
             raise SpecError("RunSpec.data starts with real data (a DataSpec), then GAN samples")
         _check_generator(self)
         _check_init(self)
+        _check_data_kind(self)
         clash = [t.run_id for t in self.teachers if t.train.normalization != self.train.normalization]
         if clash:
             raise SpecError(
@@ -124,6 +126,17 @@ def _check_init(spec: RunSpec):
         raise SpecError(f"init = {spec.init!r} needs exactly one teacher, got {len(spec.teachers)}")
     if spec.init != "random" and not spec.self_distilled:
         raise SpecError(f"init = {spec.init!r} needs the student to have the teacher's architecture")
+
+# %% ../nbs/13_runs.ipynb #7fb27b941602401d91542211134fc71a
+def _check_data_kind(spec: RunSpec):
+    "A text network reads token ids and an image network images: a model and data of different kinds are refused."
+    text_model = spec.model.strip().lower() == "lstm"
+    known = [d.name for d in spec.datasets() if d.name in DATASETS]  # a dataset registered elsewhere is not judged
+    wrong = sorted({name for name in known if (name not in IMAGE_SHAPES) != text_model})
+    if wrong:
+        reads, holds = ("token ids", "images") if text_model else ("images", "text")
+        fits = "an image model (lenet5, preresnet<depth>, vgg16, vgg19)" if text_model else "model 'lstm' (text)"
+        raise SpecError(f"model {spec.model!r} reads {reads}, but {', '.join(wrong)} holds {holds}; use {fits}")
 
 # %% ../nbs/13_runs.ipynb #0dd0cdae
 def build_train_data(spec: RunSpec, ws: Workspace):
@@ -233,9 +246,10 @@ def _teacher_cache(spec: RunSpec, ws: Workspace, teacher, train_data, policy) ->
     if teacher is None or not ws.speed.teacher_cache:
         return None
     outputs = spec.teachers[0].test.num_classes  # the table's width is the teacher's output size
-    if not TeacherLogitCache.worthwhile(policy, len(train_data), outputs, spec.train.epochs):
+    shown = teacher_policy(spec.train, policy)  # what the teacher is shown: the student's views, or the plain images
+    if not TeacherLogitCache.worthwhile(shown, len(train_data), outputs, spec.train.epochs):
         return None
-    return stored_teacher_logits(spec, ws, teacher, train_data, policy)
+    return stored_teacher_logits(spec, ws, teacher, train_data, shown)
 
 # %% ../nbs/13_runs.ipynb #a426e99e
 @patch

@@ -38,16 +38,17 @@ from .models import Ensemble
 from .metrics import model_device, model_inputs, accuracy, ece, evaluate_logits, nll, predict_logits
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'PRECISIONS', 'NORMALIZATIONS', 'CHECKPOINT_FORMAT', 'TrainConfigError', 'TrainConfig',
+__all__ = ['OPTIMIZERS', 'PRECISIONS', 'NORMALIZATIONS', 'TEACHER_VIEWS', 'CHECKPOINT_FORMAT', 'TrainConfigError', 'TrainConfig',
            'build_optimizer', 'build_scheduler', 'autocast_context', 'native_bf16', 'with_normalization',
            'training_policy', 'load_checkpoint', 'channels_last_layout', 'CompileError', 'compiled', 'SpeedOptions',
-           'train_step', 'train_agreement', 'TrainResult', 'fit', 'seeded_init', 'interpolate_state',
+           'teacher_policy', 'train_step', 'train_agreement', 'TrainResult', 'fit', 'seeded_init', 'interpolate_state',
            'TeacherLogitCache']
 
 # %% ../nbs/06_train.ipynb #556c7168
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "muon")
 PRECISIONS = ("fp32", "bf16")
 NORMALIZATIONS = ("unitcube", "mean_std")
+TEACHER_VIEWS = ("consistent", "independent", "fixed")  # what a distilling teacher is shown (see "Teacher views")
 
 # %% ../nbs/06_train.ipynb #0e5996d5
 class TrainConfigError(ValueError):
@@ -79,15 +80,17 @@ class TrainConfig:
 
     epochs: int = 300
     batch_size: int = 128
-    optimizer: str = "sgd"  # "sgd" | "adam"
+    optimizer: str = "sgd"  # "sgd" | "adam" | "muon"
     lr: float = 0.05
-    momentum: float = 0.9  # SGD only
-    nesterov: bool = True  # SGD only
+    momentum: float = 0.9  # SGD and Muon
+    nesterov: bool = True  # SGD and Muon
     weight_decay: float = 1e-4
     lr_min: float = 1e-6  # cosine annealing from lr to lr_min over all steps, stepped every optimiser step
-    betas: tuple = (0.9, 0.999)  # Adam only (a list in JSON)
+    betas: tuple = (0.9, 0.999)  # Adam, and Muon's AdamW part (a list in JSON)
+    adamw_lr: float = 3e-4  # Muon only: the AdamW learning rate of what Muon leaves out (biases, norms, classifier)
     tau: float = 4.0  # distillation only
     alpha: float = 0.0  # weight of the true-label NLL in distillation (0 in all main-text experiments)
+    teacher_view: str = "consistent"  # distillation only: the student's view | another draw | the plain image
     augmentation: str = "baseline"
     augmentation_options: dict = field(default_factory=dict)  # options of build_policy (JSON values only)
     normalization: str = "unitcube"  # "unitcube": pixels to [-1, 1] (the reference's) | "mean_std": the train split's
@@ -104,12 +107,14 @@ class TrainConfig:
                 fail(name, "must be a positive integer")
         if not _is_int(self.seed):
             fail("seed", "must be an integer")
-        for name in ("lr", "momentum", "weight_decay", "lr_min", "tau", "alpha"):
+        for name in ("lr", "momentum", "weight_decay", "lr_min", "tau", "alpha", "adamw_lr"):
             if not _is_real(getattr(self, name)):
                 fail(name, "must be a finite number")
             object.__setattr__(self, name, float(getattr(self, name)))
         if self.optimizer not in OPTIMIZERS:
             fail("optimizer", f"is not valid; use one of {', '.join(OPTIMIZERS)}")
+        if self.teacher_view not in TEACHER_VIEWS:
+            fail("teacher_view", f"is not valid; use one of {', '.join(TEACHER_VIEWS)}")
         if self.precision not in PRECISIONS:
             fail("precision", f"is not valid; use one of {', '.join(PRECISIONS)}")
         if self.normalization not in NORMALIZATIONS:
@@ -120,13 +125,17 @@ class TrainConfig:
             fail("lr", "must be > 0")
         if not 0 <= self.lr_min <= self.lr:
             fail("lr_min", f"must lie in [0, lr = {self.lr}]")
+        if self.adamw_lr <= 0:
+            fail("adamw_lr", "must be > 0")
+        if self.optimizer == "muon" and self.lr_min > self.adamw_lr:
+            fail("lr_min", f"must lie in [0, adamw_lr = {self.adamw_lr}]: the cosine anneals both of Muon's rates")
         if self.weight_decay < 0:
             fail("weight_decay", "must be >= 0")
         if not 0 <= self.momentum < 1:
             fail("momentum", "must lie in [0, 1)")
         if not isinstance(self.nesterov, bool):
             fail("nesterov", "must be True or False")
-        if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
+        if self.optimizer in ("sgd", "muon") and self.nesterov and self.momentum == 0:
             fail("nesterov", "needs momentum > 0; set nesterov = False")
         betas = tuple(self.betas) if isinstance(self.betas, (list, tuple)) else ()
         if len(betas) != 2 or not all(_is_real(b) and 0 <= b < 1 for b in betas):
@@ -174,7 +183,7 @@ class TrainConfig:
 
 # %% ../nbs/06_train.ipynb #256c31f4
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    "The optimiser `config` describes (SGD with momentum, or Adam) over all of `model`'s parameters."
+    "The optimiser `config` describes (SGD with momentum, Adam, or Muon with AdamW) over all of `model`'s parameters."
     params = list(model.parameters())
     if not params:
         raise TrainConfigError(f"{type(model).__name__} has no parameters to train")
@@ -182,7 +191,34 @@ def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
         return torch.optim.SGD(
             params, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=config.weight_decay
         )
-    return torch.optim.Adam(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+    return _muon(model, config)
+
+# %% ../nbs/06_train.ipynb #7fb27b941602401d91542211134fc71a
+def _muon(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Muon on the hidden weight matrices and convolution kernels; AdamW on biases, norms, embeddings and the last
+    linear layer (the classifier)."""
+    try:
+        from pytorch_optimizer import Muon
+    except ImportError:
+        raise TrainConfigError(
+            "optimizer = 'muon' needs the pytorch-optimizer package: pip install pytorch-optimizer"
+        ) from None
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    left_out = {id(p) for m in model.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
+    left_out |= {id(p) for p in linears[-1].parameters()} if linears else set()
+    hidden = [p for p in model.parameters() if p.ndim >= 2 and id(p) not in left_out]
+    rest = [p for p in model.parameters() if p.ndim < 2 or id(p) in left_out]
+    groups = [dict(params=hidden, use_muon=True, lr=config.lr)] if hidden else []
+    groups += [dict(params=rest, use_muon=False, lr=config.adamw_lr, betas=config.betas)] if rest else []
+    return Muon(
+        groups,
+        momentum=config.momentum,
+        nesterov=config.nesterov,
+        weight_decay=config.weight_decay,
+        adamw_wd=config.weight_decay,
+    )
 
 # %% ../nbs/06_train.ipynb #e8ff8565
 def build_scheduler(
@@ -444,6 +480,34 @@ class SpeedOptions:
             if not isinstance(getattr(self, f.name), bool):
                 raise TrainConfigError(f"SpeedOptions {f.name} = {getattr(self, f.name)!r} must be True or False")
 
+# %% ../nbs/06_train.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
+def teacher_policy(config: TrainConfig, policy: Policy | None) -> Policy | None:
+    "The augmentation whose views a distilling teacher is shown: the student's `policy`, or none for a `fixed` teacher."
+    return build_policy("none") if config.teacher_view == "fixed" and policy is not None else policy
+
+# %% ../nbs/06_train.ipynb #8dd0d8092fe74a7c96281538738b07e2
+def _layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    "`x` in channels-last layout when asked for and it is a batch of images; `x` itself otherwise."
+    return x.contiguous(memory_format=torch.channels_last) if channels_last and x.ndim == 4 else x
+
+# %% ../nbs/06_train.ipynb #72eea5119410473aa328ad9291626812
+def _teacher_inputs(inputs: torch.Tensor, data, policy: Policy | None, generator, config: TrainConfig) -> torch.Tensor:
+    """A live teacher's inputs for the uint8 `inputs` when it is not shown the student's view: another draw of
+    `policy` (`independent`), or the plain normalised images (`fixed`)."""
+    if config.teacher_view == "independent":
+        return _augmented_inputs(inputs, data, policy, generator, mixed_labels=False)[0]
+    return model_inputs(inputs, data)
+
+# %% ../nbs/06_train.ipynb #8edb47106e1a46a883d545849b8ab81b
+def _teacher_views(views: torch.Tensor, policy: Policy, generator, config: TrainConfig) -> torch.Tensor:
+    """The views to look up in a table of `teacher_policy`'s views, for examples whose student views are `views`: the
+    same, a fresh draw, or the table's one plain view."""
+    if config.teacher_view == "consistent":
+        return views
+    if config.teacher_view == "independent":
+        return policy.sample_views(len(views), generator)
+    return torch.zeros_like(views)
+
 # %% ../nbs/06_train.ipynb #ba5aca72
 def train_step(
     model: nn.Module,  # the network that takes the step
@@ -460,25 +524,29 @@ def train_step(
     channels_last: bool = False,  # inputs in channels-last layout (speed only)
     teacher_cache: TeacherLogitCache | None = None,  # the teacher's logits from this table instead
 ) -> tuple[torch.Tensor, torch.Tensor, int]:  # detached loss, top-1 matches, batch size
-    """One optimiser step on a uint8 `batch`: augment, teacher logits (live, or from `teacher_cache`), student loss,
-    backward, optimiser and scheduler steps; (loss, matches, batch size)."""
+    """One optimiser step on a uint8 `batch`: augment, teacher logits (live, or from `teacher_cache`) of the view
+    `config.teacher_view` names, student loss, backward, optimiser and scheduler steps; (loss, matches, batch size)."""
     if (
         teacher_cache is not None
     ):  # `fit` has checked that it matches `data`, `policy` and `config` (TeacherLogitCache.check)
         views = policy.sample_views(len(batch.inputs), generator)  # the very draws `policy(x, generator)` makes
         x, mix = normalize(policy.apply_views(to_unit_float(batch.inputs), views), data.mean, data.std), None
-        teacher_logits = teacher_cache.lookup(batch.index, views, x.device)
+        teacher_logits = teacher_cache.lookup(batch.index, _teacher_views(views, policy, generator, config), x.device)
     else:
         x, mix = _augmented_inputs(batch.inputs, data, policy, generator, mixed_labels=teacher is None)
-    if channels_last and x.ndim == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
+    x = _layout(x, channels_last)
+    if teacher is not None and teacher_cache is None:
+        shown = (
+            x if config.teacher_view == "consistent" else _teacher_inputs(batch.inputs, data, policy, generator, config)
+        )
+        shown = _layout(shown, channels_last)
     if amp is None:
         amp = autocast_context(config.precision, x.device)
     optimizer.zero_grad(set_to_none=True)
     with amp:
         if teacher is not None and teacher_cache is None:
             with torch.inference_mode():
-                teacher_logits = teacher(x)
+                teacher_logits = teacher(shown)
         logits = model(x)
     if teacher is not None or teacher_cache is not None:
         if teacher_logits.shape != logits.shape:
@@ -603,6 +671,10 @@ def _check_belongs(
 ):
     "Raise `CheckpointError` unless the checkpoint `state` was written by this run."
     saved = state["config"] if isinstance(state["config"], dict) else {}
+    try:  # a field added since the checkpoint was written takes its default there, as it does in the run id
+        saved = TrainConfig.from_dict(saved).to_dict()
+    except TrainConfigError:
+        pass  # an unknown or invalid field: `differences` names it
     problems = differences(saved, config.to_dict(), "config")
     if state["kind"] != kind:
         problems.append(f"it is a {state['kind']} run, this is a {kind} run")
@@ -679,13 +751,22 @@ def fit(
     amp = autocast_context(config.precision, device)
     teacher, teacher_cache = _teacher_parts(teacher)
     if teacher_cache is not None:
-        teacher_cache.check(train_data, policy, config)
+        teacher_cache.check(train_data, teacher_policy(config, policy), config)
         if test_data is not None and teacher is None:
             raise TrainConfigError(
                 "test_data is scored against the teacher network, but the teacher-logit table carries none; "
                 "give it one with cache.with_network(teacher) or leave test_data out"
             )
+        if config.teacher_view == "fixed" and teacher is None:
+            raise TrainConfigError(
+                "a fixed teacher's table holds its logits of the plain images only, and train agreement is measured "
+                "on augmented views; give the table its network with cache.with_network(teacher)"
+            )
     kind = "supervised" if teacher is None and teacher_cache is None else "distillation"
+    if kind == "supervised" and config.teacher_view != "consistent":
+        raise TrainConfigError(
+            f"teacher_view = {config.teacher_view!r} needs a teacher; a run on the labels keeps 'consistent'"
+        )
     checkpoint = _training_checkpoint(checkpoint_path)
     saved = checkpoint.load(discard=discard_checkpoint)
     model.to(device)
@@ -773,7 +854,7 @@ def fit(
                 train_data,
                 policy,
                 config.seed,
-                teacher_cache=teacher_cache,
+                teacher_cache=None if config.teacher_view == "fixed" else teacher_cache,  # it holds no augmented views
                 precision=config.precision,
                 device=device,
             )

@@ -55,8 +55,9 @@ def _wait_for_training(results: Path, proc: subprocess.Popen, timeout=120.0) -> 
     return False
 
 
-# LeNet-5 students; ResNet ensembles under every policy (the GAN one trains a GAN first); halves of a split; GAN samples
-@pytest.mark.parametrize("experiment", ["fig2", "fig3", "fig4", "fig1"])
+# LeNet-5 students; ResNet ensembles under every policy (the GAN one trains a GAN first); halves of a split; GAN
+# samples; teachers shown independent, fixed and MixUp views, from stored tables and live
+@pytest.mark.parametrize("experiment", ["fig2", "fig3", "fig4", "fig1", "patience_views"])
 def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path, experiment):
     reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
     reference_dir.mkdir()
