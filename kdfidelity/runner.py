@@ -27,7 +27,7 @@ from .workspace import Workspace
 
 # %% auto #0
 __all__ = ['independent_score_path', 'score_independent', 'parse_shard', 'shard_points', 'run_levels', 'scoring_level',
-           'level_count', 'level_share', 'ExperimentReport', 'run_experiment']
+           'level_count', 'longest_first', 'level_share', 'ExperimentReport', 'run_experiment']
 
 # %% ../nbs/16_runner.ipynb #9c99efa1
 def independent_score_path(point: GridPoint, store: ResultsStore) -> Path:
@@ -94,6 +94,20 @@ def level_count(points: Sequence[GridPoint]) -> int:
     levels = run_levels(points)
     scoring = (scoring_level(pt, levels) for pt in points)
     return 1 + max([*levels.values(), *(s for s in scoring if s is not None)], default=-1)
+
+# %% ../nbs/16_runner.ipynb #7e5631e2
+def longest_first(points: Sequence[GridPoint]) -> list[Spec]:
+    """The runs `points` need, a dependency level at a time, each level's costliest first (estimated FLOPs; runs of
+    unknown cost after them, in grid order)."""
+    levels = run_levels(points)
+
+    def cost(spec: Spec) -> float:
+        try:
+            return spec.flops() or 0.0
+        except ValueError:  # a run that cannot be built (an unknown model): it fails alone, in its turn
+            return 0.0
+
+    return sorted(runs_in_order(points), key=lambda spec: (levels[spec.run_id], -cost(spec)))
 
 # %% ../nbs/16_runner.ipynb #62889e25
 def level_share(
@@ -221,7 +235,7 @@ def run_experiment(
         return report
     if level is None:
         points = _points_with_data(shard_points(exp.points(scale), shard), ws, report, log)
-        pending, scored = runs_in_order(points), points
+        pending, scored = longest_first(points), points
     else:  # the share is dealt over the whole grid, so every task and `kdfidelity status` agree on it
         points = _points_with_data(exp.points(scale), ws, report, log)
         usable = {spec.run_id for spec in runs_in_order(points)}
