@@ -62,29 +62,30 @@ def smoke_settings(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "model, options, data, expected",
     [
-        ("lstm", dict(vocab_size=30), "digits", "LSTMClassifier expects integer token ids"),
-        ("preresnet8", dict(in_channels=1), "imdb", "PreResNet expects images B x C x H x W"),
-        ("vgg16", dict(in_channels=1, image_size=28, width=0.25), "imdb", "VGG expects images"),
+        ("lstm", dict(vocab_size=30), "digits", "model 'lstm' reads token ids, but digits holds images"),
+        ("preresnet8", dict(in_channels=1), "imdb", "model 'preresnet8' reads images, but imdb holds text"),
+        ("vgg16", dict(in_channels=1, image_size=28, width=0.25), "imdb", "model 'vgg16' reads images, but imdb holds"),
     ],
 )
-def test_a_network_of_the_other_kind_of_data_fails_in_one_line(smoke_settings, capsys, model, options, data, expected):
+def test_a_network_of_the_other_kind_of_data_is_refused_in_one_line(
+    smoke_settings, capsys, model, options, data, expected
+):
+    "The run is refused when the grid is declared, before any data is read or any run of the grid is trained."
     from kdfidelity.cli import main
     from kdfidelity.experiments import EXPERIMENTS, GridPoint, experiment
-    from kdfidelity.paper.appC_imdb import write_toy_imdb
     from kdfidelity.runs import RunSpec
     from kdfidelity.specs import DataSpec
     from kdfidelity.train import TrainConfig
 
-    write_toy_imdb(smoke_settings / "data")
     config = TrainConfig(epochs=1, batch_size=16, augmentation="none", optimizer="adam", lr=1e-3)
-    spec = RunSpec(model, (DataSpec(data),), DataSpec(data, "test"), config, options)
-    experiment("_wrong_kind", "test only")(lambda scale: [GridPoint(spec, dict(trial=0))])
+    experiment("_wrong_kind", "test only")(
+        lambda scale: [GridPoint(RunSpec(model, (DataSpec(data),), DataSpec(data, "test"), config, options), {})]
+    )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            status = main(["run", "_wrong_kind", "--workers", "1"])
+        status = main(["run", "_wrong_kind", "--workers", "1"])
     finally:
         del EXPERIMENTS["_wrong_kind"]
-    assert status == 1
+    assert status == 2
     captured = capsys.readouterr()
-    one_line_about(captured.out + captured.err, spec.run_id, "failed", expected)
+    assert "kdfidelity: error: " in one_line_about(captured.out + captured.err, expected)
+    assert not list((smoke_settings / "results").glob("runs/*"))  # nothing trained
