@@ -20,7 +20,7 @@ import pandas as pd
 
 from .experiments import get_experiment, grid_cost, registered
 from .results import experiment_status, load_results, summary_table
-from .runner import parse_shard, run_experiment
+from .runner import die_with_parent, parse_shard, run_experiment
 from .specs import SpecError
 from .workspace import Workspace, speed_from_settings
 from .files import atomic_write_bytes, exclusive_lock, remove_stale_temporaries
@@ -171,16 +171,6 @@ def _worker_command(args, settings, index: int) -> list[str]:
         argv += ["--level", str(args.level)]
     return [sys.executable, "-c", "from kdfidelity.cli import console_main; console_main()", *argv]
 
-# %% ../nbs/19_cli.ipynb #b0b56c4b
-def _die_with_parent():
-    "In a worker, before it starts: ask Linux to SIGKILL it when its parent dies, so a killed `run` leaves no orphans."
-    import ctypes, signal
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
 # %% ../nbs/19_cli.ipynb #c54fa8c3
 def _run_workers(args, settings, workers: int) -> int:
     """Run `args`' experiment in `workers` processes sharing the store (its claims keep them apart); the worst exit
@@ -191,7 +181,7 @@ def _run_workers(args, settings, workers: int) -> int:
         print(f"training in {workers} worker processes of {threads} thread(s) each", flush=True)
     on_linux = sys.platform.startswith("linux")
     children = [
-        subprocess.Popen(_worker_command(args, settings, k), env=env, preexec_fn=_die_with_parent if on_linux else None)
+        subprocess.Popen(_worker_command(args, settings, k), env=env, preexec_fn=die_with_parent if on_linux else None)
         for k in range(workers)
     ]
     try:

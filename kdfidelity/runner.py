@@ -27,7 +27,7 @@ from .workspace import Workspace
 
 # %% auto #0
 __all__ = ['independent_score_path', 'score_independent', 'parse_shard', 'shard_points', 'run_levels', 'scoring_level',
-           'level_count', 'longest_first', 'level_share', 'ExperimentReport', 'run_experiment']
+           'level_count', 'longest_first', 'level_share', 'ExperimentReport', 'die_with_parent', 'run_experiment']
 
 # %% ../nbs/16_runner.ipynb #9c99efa1
 def independent_score_path(point: GridPoint, store: ResultsStore) -> Path:
@@ -95,7 +95,7 @@ def level_count(points: Sequence[GridPoint]) -> int:
     scoring = (scoring_level(pt, levels) for pt in points)
     return 1 + max([*levels.values(), *(s for s in scoring if s is not None)], default=-1)
 
-# %% ../nbs/16_runner.ipynb #7e5631e2
+# %% ../nbs/16_runner.ipynb #b5e69ea3
 def longest_first(points: Sequence[GridPoint]) -> list[Spec]:
     """The runs `points` need, a dependency level at a time, each level's costliest first (estimated FLOPs; runs of
     unknown cost after them, in grid order)."""
@@ -211,6 +211,17 @@ def _unfinished(spec: Spec, store: ResultsStore) -> str:
 # %% ../nbs/16_runner.ipynb #81972594
 def _summary(spec: Spec, final: dict) -> str:
     return ", ".join(f"{k} {final[k]:.4f}" for k in spec.headline if k in final)
+
+# %% ../nbs/16_runner.ipynb #9683ff52
+def die_with_parent():
+    """In a worker process, before it starts (`subprocess.Popen(..., preexec_fn=die_with_parent)`): ask Linux to SIGKILL
+    it when its parent dies, so a killed `kdfidelity run` or cluster task leaves no orphans."""
+    import ctypes, signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 # %% ../nbs/16_runner.ipynb #0d86c3cd
 def run_experiment(

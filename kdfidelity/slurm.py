@@ -26,7 +26,8 @@ from submitit.helpers import Checkpointable
 
 from .experiments import get_experiment, runs_in_order
 from .files import atomic_write_json
-from .runner import independent_score_path, level_count, level_share, run_levels, scoring_level
+from .runner import die_with_parent, independent_score_path, level_count, level_share, run_levels
+from .runner import scoring_level
 from .settings import Settings, load_settings
 from .specs import Spec
 from .store import ResultsStore
@@ -172,13 +173,12 @@ class LevelTask(Checkpointable):
         return [sys.executable, "-c", "from kdfidelity.cli import console_main; console_main()", *argv]
 
     def __call__(self, index: int) -> str:
-        from kdfidelity.cli import _die_with_parent
 
         env = dict(os.environ)
         if not load_settings().threads and os.environ.get("SLURM_CPUS_PER_TASK"):
             env["KDFIDELITY_THREADS"] = os.environ["SLURM_CPUS_PER_TASK"]  # the task's CPUs, not the node's
         child = subprocess.Popen(
-            self.command(index), env=env, stderr=subprocess.PIPE, text=True, preexec_fn=_die_with_parent
+            self.command(index), env=env, stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent
         )
         said = deque(maxlen=50)
         try:
