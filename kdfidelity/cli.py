@@ -525,5 +525,9 @@ def main(argv: list[str] | None = None) -> int:
 
 # %% ../nbs/19_cli.ipynb #6e983360
 def console_main():
-    "`kdfidelity` console script."
-    sys.exit(main())
+    "`kdfidelity` console script; output piped into a reader that stops early (`| head`) ends it quietly."
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that the interpreter's final flush is quiet
+        sys.exit(141)  # 128 + SIGPIPE, as a shell reports a command killed by a closed pipe

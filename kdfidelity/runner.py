@@ -212,7 +212,7 @@ def _unfinished(spec: Spec, store: ResultsStore) -> str:
 def _summary(spec: Spec, final: dict) -> str:
     return ", ".join(f"{k} {final[k]:.4f}" for k in spec.headline if k in final)
 
-# %% ../nbs/16_runner.ipynb #9683ff52
+# %% ../nbs/16_runner.ipynb #c3d4a5c5
 def die_with_parent():
     """In a worker process, before it starts (`subprocess.Popen(..., preexec_fn=die_with_parent)`): ask Linux to SIGKILL
     it when its parent dies, so a killed `kdfidelity run` or cluster task leaves no orphans."""

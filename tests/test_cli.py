@@ -5,7 +5,9 @@ import re
 
 import pytest
 
-from conftest import run_cli
+import subprocess
+
+from conftest import kdfidelity_command, kdfidelity_env, run_cli
 
 
 def _table(stdout: str) -> str:
@@ -86,6 +88,22 @@ def test_list_names_every_experiment_with_run_counts(tmp_path):
     assert "Figure 2" in line and re.search(r"smoke \d+ \([\d.]+e\+\d+ FLOP\), cpu \d+ .*, paper \d+ ", line)
     names = {l.split()[0] for l in out.stdout.splitlines()}
     assert {"fig2", "fig2_optimizer", "precision"} <= names  # declared in kdfidelity/paper/, found by the registry
+
+
+def test_output_piped_into_a_reader_that_has_stopped_ends_quietly(tmp_path):
+    "As `kdfidelity list | head -1` when head is gone before the first line: exit 141 (SIGPIPE's), no traceback."
+    proc = subprocess.Popen(
+        [*kdfidelity_command(), "list"],
+        cwd=tmp_path,
+        env=kdfidelity_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # the reader is gone before the command has printed anything (it takes a second to start)
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert stderr == "", stderr
 
 
 def test_status_before_any_run_counts_missing(tmp_path):
