@@ -4,12 +4,12 @@ Muon: `kdfidelity.paper.patience.PATIENCE_OPTIMIZERS`), side by side in one proc
     python benchmarks/optimizer_step.py
     python benchmarks/optimizer_step.py --out nbs/results/patience/optimizer_step_cpu.csv
 
-The student is the `cpu` scale's (BatchNorm PreResNet-8, 3 x 16 x 16 inputs, 10 classes, batch 128), distilled at tau = 4
-from a stored teacher-logit table under crop and flip, as the chapter's consistent-view students are: each step is
-`kdfidelity.train.train_step`, the function `fit` calls for every batch, on synthetic uint8 images. The optimisers' rounds
-are interleaved (SGD, Adam, Muon, SGD, ...), so a machine whose speed drifts affects all alike; every number is the median
-over rounds. The training seconds the chapter's runs log depend on what else the machine ran meanwhile; this is the cost
-of the optimiser itself.
+The student is the `cpu` scale's (BatchNorm PreResNet-8, 3 x 16 x 16 inputs, 10 classes, batch 128), distilled at
+tau = 4 from a stored teacher-logit table under crop and flip, as the chapter's consistent-view students are: each step
+is `kdfidelity.train.train_step`, the function `fit` calls for every batch, on synthetic uint8 images. The optimisers'
+rounds are interleaved (SGD, Adam, Muon, SGD, ...), so a machine whose speed drifts affects all alike; every number is
+the median over rounds. The training seconds the chapter's runs log depend on what else the machine ran meanwhile; this
+is the cost of the optimiser itself.
 """
 
 from __future__ import annotations
