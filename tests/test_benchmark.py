@@ -114,3 +114,19 @@ def test_plane_benchmark_reports_one_and_several_points_per_pass(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert [r["points_per_pass"] for r in rows] == [1, 2] and all(r["seconds_per_point"] > 0 for r in rows), rows
     assert rows[0]["speedup_over_one_per_pass"] == 1.0
+
+
+def test_optimizer_benchmark_times_every_optimizer_of_the_patience_chapter(tmp_path):
+    "One round of one step per optimiser: a row each, in the chapter's order, with positive times."
+    import pandas as pd
+
+    from kdfidelity.paper.patience import PATIENCE_OPTIMIZERS
+
+    out = tmp_path / "steps.csv"
+    script = ROOT / "benchmarks" / "optimizer_step.py"
+    args = ["--steps", "1", "--rounds", "1", "--warmup", "0", "--out", str(out)]
+    run = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    table = pd.read_csv(out, index_col=0)
+    assert list(table.index) == list(PATIENCE_OPTIMIZERS)
+    assert (table["median"] > 0).all() and table.loc["SGD", "relative to SGD"] == 1.0
