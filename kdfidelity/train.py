@@ -1,4 +1,4 @@
-"""One training loop for supervised teachers and distilled students: SGD or Adam with cosine annealing, the teacher and student seeing the same augmented batch, bf16, per-epoch metrics, and checkpoints that resume to exactly the same result.
+"""One training loop for supervised teachers and distilled students: SGD, Adam or Muon with cosine annealing, the teacher and student seeing the same augmented batch (or the teacher another view, or the plain image), bf16, per-epoch metrics, and checkpoints that resume to exactly the same result.
 
 Docs: https://kdfidelity.github.io/kdfidelity/train.html.md"""
 
