@@ -74,7 +74,6 @@ def main():
     rounds = timed_rounds(args.steps, args.rounds, args.warmup)
     table = rounds.groupby("optimizer", sort=False)["ms_per_step"].agg(["median", "min", "max"]).round(1)
     table["relative to SGD"] = (table["median"] / table.loc["SGD", "median"]).round(2)
-    table.attrs["machine"] = f"{platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread"
     print(f"{args.rounds} rounds of {args.steps} steps, 1 thread, {platform.machine()}, torch {torch.__version__}")
     print(table.to_string())
     if args.out:

@@ -38,16 +38,23 @@ def _row(name: str, scale: str, run_id: str, role: str, tags: dict, record: dict
     return dict(experiment=name, scale=scale, run_id=run_id, role=role, **tags, **record)
 
 # %% ../nbs/17_results.ipynb #9f4caaac
-def _train_seconds(store: ResultsStore, point) -> dict:
+def _train_seconds(store: ResultsStore, spec) -> dict:
     "`train_seconds`: the run's training time, summed from its per-epoch log; nothing for a run that logs none."
-    seconds = [r["seconds"] for r in store.history(point.spec) if "seconds" in r]
+    seconds = [r["seconds"] for r in store.history(spec) if "seconds" in r]
     return dict(train_seconds=sum(seconds)) if seconds else {}
 
 # %% ../nbs/17_results.ipynb #ad704089
 def _point_rows(name: str, scale: str, points, store: ResultsStore, independent: bool) -> list[dict]:
     "A row per finished grid point, and per scored independent twin when `independent`."
     rows = [
-        _row(name, scale, pt.spec.run_id, pt.spec.role, pt.tags, {**store.final(pt.spec), **_train_seconds(store, pt)})
+        _row(
+            name,
+            scale,
+            pt.spec.run_id,
+            pt.spec.role,
+            pt.tags,
+            {**store.final(pt.spec), **_train_seconds(store, pt.spec)},
+        )
         for pt in points
         if store.is_done(pt.spec)
     ]

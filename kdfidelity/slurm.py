@@ -26,8 +26,14 @@ from submitit.helpers import Checkpointable
 
 from .experiments import get_experiment, runs_in_order
 from .files import atomic_write_json
-from .runner import die_with_parent, independent_score_path, level_count, level_share, run_levels
-from .runner import scoring_level
+from kdfidelity.runner import (
+    die_with_parent,
+    independent_score_path,
+    level_count,
+    level_share,
+    run_levels,
+    scoring_level,
+)
 from .settings import Settings, load_settings
 from .specs import Spec
 from .store import ResultsStore
@@ -173,7 +179,6 @@ class LevelTask(Checkpointable):
         return [sys.executable, "-c", "from kdfidelity.cli import console_main; console_main()", *argv]
 
     def __call__(self, index: int) -> str:
-
         env = dict(os.environ)
         if not load_settings().threads and os.environ.get("SLURM_CPUS_PER_TASK"):
             env["KDFIDELITY_THREADS"] = os.environ["SLURM_CPUS_PER_TASK"]  # the task's CPUs, not the node's

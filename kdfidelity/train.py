@@ -491,9 +491,13 @@ def _layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if channels_last and x.ndim == 4 else x
 
 # %% ../nbs/06_train.ipynb #72eea5119410473aa328ad9291626812
-def _teacher_inputs(inputs: torch.Tensor, data, policy: Policy | None, generator, config: TrainConfig) -> torch.Tensor:
-    """A live teacher's inputs for the uint8 `inputs` when it is not shown the student's view: another draw of
-    `policy` (`independent`), or the plain normalised images (`fixed`)."""
+def _teacher_inputs(
+    x: torch.Tensor, inputs: torch.Tensor, data, policy: Policy | None, generator, config: TrainConfig
+) -> torch.Tensor:
+    """A live teacher's inputs for the uint8 `inputs` whose student inputs are `x`: `x` itself (`consistent`), another
+    draw of `policy` (`independent`), or the plain normalised images (`fixed`)."""
+    if config.teacher_view == "consistent":
+        return x
     if config.teacher_view == "independent":
         return _augmented_inputs(inputs, data, policy, generator, mixed_labels=False)[0]
     return model_inputs(inputs, data)
@@ -536,10 +540,7 @@ def train_step(
         x, mix = _augmented_inputs(batch.inputs, data, policy, generator, mixed_labels=teacher is None)
     x = _layout(x, channels_last)
     if teacher is not None and teacher_cache is None:
-        shown = (
-            x if config.teacher_view == "consistent" else _teacher_inputs(batch.inputs, data, policy, generator, config)
-        )
-        shown = _layout(shown, channels_last)
+        shown = _layout(_teacher_inputs(x, batch.inputs, data, policy, generator, config), channels_last)
     if amp is None:
         amp = autocast_context(config.precision, x.device)
     optimizer.zero_grad(set_to_none=True)
@@ -1035,8 +1036,7 @@ def build(
             images = to_unit_float(data.images[start : start + batch_size].to(device))
             for view in range(views):
                 x = normalize(policy.apply_views(images, torch.full((len(images),), view)), data.mean, data.std)
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
+                x = _layout(x, channels_last)
                 with amp, torch.inference_mode():
                     out = net(x)
                 if out.ndim != 2 or len(out) != len(images):
