@@ -35,7 +35,7 @@ from .store import RunFinished
 from .workspace import Workspace
 
 # %% auto #0
-__all__ = ['SPEC_KINDS', 'SOURCE_KINDS', 'SpecError', 'canonical', 'Spec', 'canonical_fields', 'spec_from_dict', 'DataSpec',
+__all__ = ['SPEC_KINDS', 'SOURCE_KINDS', 'SpecError', 'canonical_fields', 'canonical', 'Spec', 'spec_from_dict', 'DataSpec',
            'source_from_dict', 'run_spec', 'with_dependencies', 'missing_data']
 
 # %% ../nbs/11_specs.ipynb #01516aab
@@ -43,12 +43,25 @@ class SpecError(ValueError):
     "A spec that cannot describe a run; the message names the field and what is valid."
 
 # %% ../nbs/11_specs.ipynb #4181551f
-def _is_default(field: dataclasses.Field, value) -> bool:
+@functools.lru_cache(maxsize=None)
+def _canonical_default(cls: type, name: str):
+    "The canonical form of the default of dataclass `cls`'s field `name` (`MISSING` where there is none), cached."
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
     if field.default is not dataclasses.MISSING:
-        return canonical(value) == canonical(field.default)
+        return canonical(field.default)
     if field.default_factory is not dataclasses.MISSING:
-        return canonical(value) == canonical(field.default_factory())
-    return False
+        return canonical(field.default_factory())
+    return dataclasses.MISSING
+
+# %% ../nbs/11_specs.ipynb #160e197f
+def canonical_fields(obj) -> dict:
+    "The fields of dataclass `obj` that differ from their defaults, as plain JSON data."
+    fields = {}
+    for f in dataclasses.fields(obj):
+        value = canonical(getattr(obj, f.name))
+        if value != _canonical_default(type(obj), f.name):
+            fields[f.name] = value
+    return fields
 
 # %% ../nbs/11_specs.ipynb #5188e771
 def canonical(value):
@@ -57,8 +70,7 @@ def canonical(value):
     if getattr(type(value), "kind", None):
         return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = dataclasses.fields(value)
-        return {f.name: canonical(getattr(value, f.name)) for f in fields if not _is_default(f, getattr(value, f.name))}
+        return canonical_fields(value)
     if isinstance(value, (list, tuple)):
         return [canonical(v) for v in value]
     if isinstance(value, dict):
@@ -122,15 +134,6 @@ class Spec:
     def describe(self) -> str:
         "`role run_id`: how logs name the run."
         return f"{self.role} {self.run_id}"
-
-# %% ../nbs/11_specs.ipynb #160e197f
-def canonical_fields(spec) -> dict:
-    "The fields of dataclass `spec` that differ from their defaults, as plain JSON data."
-    return {
-        f.name: canonical(getattr(spec, f.name))
-        for f in dataclasses.fields(spec)
-        if not _is_default(f, getattr(spec, f.name))
-    }
 
 # %% ../nbs/11_specs.ipynb #9472b98d
 def spec_from_dict(d: dict) -> Spec:
