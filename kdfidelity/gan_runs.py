@@ -11,11 +11,10 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from fastcore.basics import patch
-from torch.utils.flop_counter import FlopCounterMode
 
 from .gan import GanConfig, Generator, build_gan, sample_dataset, train_gan
+from .models import count_forward_flops
 from .specs import SOURCE_KINDS, DataSpec, Spec, SpecError, canonical_fields, run_spec
 from .workspace import Workspace
 
@@ -46,12 +45,8 @@ class GanSpec(Spec, kind="sngan"):
 # %% ../nbs/12_gan_runs.ipynb #9db9b3ff
 @functools.lru_cache(maxsize=None)
 def _gan_flops(config: GanConfig, image_shape: tuple[int, int, int]) -> float:
-    generator, discriminator = build_gan(config, image_shape)
-    with FlopCounterMode(display=False) as g_count, torch.no_grad():
-        generator.eval()(torch.zeros(1, config.z_dim))
-    with FlopCounterMode(display=False) as d_count, torch.no_grad():
-        discriminator.eval()(torch.zeros(1, *image_shape))
-    g, d = g_count.get_total_flops(), d_count.get_total_flops()
+    g = count_forward_flops(lambda: build_gan(config, image_shape)[0], (1, config.z_dim))
+    d = count_forward_flops(lambda: build_gan(config, image_shape)[1], (1, *image_shape))
     # per generator step: n_dis discriminator steps on a real and a fake batch, then one generator step through D
     return float(config.iterations * config.batch_size * (config.n_dis * (g + 2 * 3 * d) + 3 * (g + d)))
 

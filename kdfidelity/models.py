@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['NORMS', 'VGG_CONFIGS', 'MODELS', 'ModelError', 'count_parameters', 'ensemble_logits', 'Ensemble', 'he_init_',
-           'LeNet5', 'norm_layer', 'PreActBasicBlock', 'PreActBottleneck', 'preresnet_blocks', 'PreResNet', 'VGG',
-           'sequence_lengths', 'LSTMClassifier', 'build_model']
+__all__ = ['NORMS', 'VGG_CONFIGS', 'MODELS', 'ModelError', 'count_parameters', 'count_forward_flops', 'ensemble_logits',
+           'Ensemble', 'he_init_', 'LeNet5', 'norm_layer', 'PreActBasicBlock', 'PreActBottleneck', 'preresnet_blocks',
+           'PreResNet', 'VGG', 'sequence_lengths', 'LSTMClassifier', 'build_model']
 
 # %% ../nbs/03_models.ipynb #d644477e
 class ModelError(ValueError):
@@ -39,6 +39,18 @@ def _check_image_size(model: nn.Module, x: torch.Tensor, size: int):
 def count_parameters(model: nn.Module) -> int:
     "Number of scalar parameters in `model` (trainable or not; buffers such as BatchNorm running statistics excluded)."
     return sum(p.numel() for p in model.parameters())
+
+# %% ../nbs/03_models.ipynb #a704ee60
+def count_forward_flops(build: Callable[[], nn.Module], *shapes: tuple[int, ...]) -> int:
+    """FLOPs of one eval-mode forward pass of the network `build()` makes, on zero inputs of `shapes`, counted on the
+    meta device: shapes only, no arithmetic, so even the paper's networks take milliseconds."""
+    from torch.utils.flop_counter import FlopCounterMode  # imported here: it loads triton, 0.3 s on every CLI start
+
+    with torch.device("meta"):
+        net = build().eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(*(torch.zeros(shape, device="meta") for shape in shapes))
+    return counter.get_total_flops()
 
 # %% ../nbs/03_models.ipynb #07dfc211
 def ensemble_logits(member_logits: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:

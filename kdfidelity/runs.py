@@ -21,7 +21,7 @@ from .files import atomic_write, exclusive_lock, remove_stale_temporaries
 from .gan import image_sampler
 from .gan_runs import GanSpec
 from .metrics import model_device, stage_cka
-from .models import Ensemble, build_model
+from .models import Ensemble, build_model, count_forward_flops
 from .specs import DataSpec, Spec, SpecError, canonical, source_from_dict, spec_from_dict
 from kdfidelity.train import (
     TeacherLogitCache,
@@ -284,14 +284,7 @@ def run(self: RunSpec, ws: Workspace, run_dir: Path, discard_checkpoint: bool = 
 # %% ../nbs/13_runs.ipynb #c7c60eaf
 @functools.lru_cache(maxsize=None)
 def _forward_flops(model: str, options: str, num_classes: int, image_shape: tuple[int, ...]) -> int:
-    "Counted on the meta device: shapes only, no arithmetic, so even the paper's networks cost milliseconds."
-    from torch.utils.flop_counter import FlopCounterMode  # imported here: it loads triton, 0.3 s on every CLI start
-
-    with torch.device("meta"):
-        net = build_model(model, num_classes, **json.loads(options)).eval()
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        net(torch.zeros(1, *image_shape, device="meta"))
-    return counter.get_total_flops()
+    return count_forward_flops(lambda: build_model(model, num_classes, **json.loads(options)), (1, *image_shape))
 
 # %% ../nbs/13_runs.ipynb #cf32e110
 def forward_flops(spec: RunSpec) -> int | None:
