@@ -8,6 +8,7 @@ Docs: https://kdfidelity.github.io/kdfidelity/plots.html.md"""
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from contextlib import contextmanager
 from itertools import cycle
@@ -18,7 +19,6 @@ from typing import Any, Iterator, Mapping, Sequence
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from cycler import cycler
 from matplotlib import patheffects
 from matplotlib.colors import LogNorm, Normalize
@@ -29,9 +29,9 @@ from .files import atomic_write
 
 # %% auto #0
 __all__ = ['METRIC_LABELS', 'LOWER_IS_BETTER', 'VARIABLE_LABELS', 'PALETTE', 'SAVE_FORMATS', 'PlotError', 'metric_label',
-           'display_factor', 'variable_label', 'paper_style', 'summarize_trials', 'figure_scale', 'panel_grid',
-           'note_panel', 'finish_figure', 'plot_metric_curves', 'plot_metric_bars', 'plot_surfaces', 'plot_surface',
-           'plot_history', 'plot_image_grid', 'save_figure']
+           'display_factor', 'variable_label', 'paper_style', 'palette_colours', 'summarize_trials', 'figure_scale',
+           'panel_grid', 'note_panel', 'finish_figure', 'plot_metric_curves', 'plot_metric_bars', 'plot_surfaces',
+           'plot_surface', 'plot_history', 'plot_image_grid', 'save_figure']
 
 # %% ../nbs/18_plots.ipynb #c9a6f8bb
 METRIC_LABELS: dict[str, str] = {
@@ -93,6 +93,8 @@ def variable_label(name: str) -> str:
 @contextmanager
 def paper_style(style: str = "whitegrid", context: str = "paper", font_scale: float = 1.1) -> Iterator[None]:
     "Apply the figures' style (seaborn `style` and `context`, colour-blind palette) inside a `with` block only."
+    import seaborn as sns  # imported when drawing: with scipy it takes 1.5 s, which every kdfidelity command would pay
+
     rc = {
         **sns.axes_style(style),
         **sns.plotting_context(context, font_scale=font_scale),
@@ -100,6 +102,13 @@ def paper_style(style: str = "whitegrid", context: str = "paper", font_scale: fl
     }
     with mpl.rc_context(rc):
         yield
+
+# %% ../nbs/18_plots.ipynb #7fb27b941602401d91542211134fc71a
+def palette_colours(n: int) -> list[tuple[float, float, float]]:
+    "`n` colours of the figures' colour-blind palette, as RGB."
+    import seaborn as sns  # imported when drawing (see paper_style)
+
+    return sns.color_palette(PALETTE, n)
 
 # %% ../nbs/18_plots.ipynb #308f6872
 def _require_columns(df: pd.DataFrame, columns: Sequence[str], what: str = "results frame"):
@@ -406,7 +415,7 @@ def plot_metric_curves(
     for rows in (df, reference):
         if rows is not None:
             _check_one_row_per_trial(rows, [x, *([hue] if hue else [])], trial)
-    colours = sns.color_palette(PALETTE, max(len(levels), 1))
+    colours = palette_colours(max(len(levels), 1))
     with paper_style():
         fig, axes, composed = _target_panels(axes, len(metrics), ncols, panel_size)
         for ax, metric in zip(axes, metrics):
@@ -506,7 +515,7 @@ def plot_metric_bars(
     for rows in (df, reference):
         if rows is not None:
             _check_one_row_per_trial(rows, [category, *([hue] if hue else [])], trial)
-    colours, width = sns.color_palette(PALETTE, max(len(levels), 3)), 0.8 / len(levels)
+    colours, width = palette_colours(max(len(levels), 3)), 0.8 / len(levels)
     with paper_style():
         fig, axes, composed = _target_panels(axes, len(metrics), ncols, panel_size)
         for ax, metric in zip(axes, metrics):
@@ -772,11 +781,11 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path
 # %% ../nbs/18_plots.ipynb #1b534002
 def _display_figures_in_ipython():
     "Let IPython render a returned `Figure` as PNG when no figure format is registered yet."
-    try:
-        from IPython import get_ipython
-        from IPython.core.pylabtools import print_figure
-    except ImportError:
+    if "IPython" not in sys.modules:  # not in an IPython shell (a script or the CLI), which need not pay its import
         return
+    from IPython import get_ipython
+    from IPython.core.pylabtools import print_figure
+
     shell = get_ipython()
     formatters = getattr(getattr(shell, "display_formatter", None), "formatters", None)
     if not formatters or "image/png" not in formatters:
