@@ -159,7 +159,10 @@ def test_a_task_warned_of_its_time_limit_is_requeued_and_resumes(slurm, referenc
     subprocess.run(["scancel", "--signal=USR2", students], check=True)
     _wait([students], lambda s: s[students] == "PENDING", timeout=60)  # requeued, held by SLURM for a while
     assert "Requeued job" in log.read_text()
-    subprocess.run(["scontrol", "update", f"jobid={students}", "StartTime=now"], check=True)
+    # SLURM holds a requeued job about two minutes; start it sooner, but not in the second of the requeue: slurmd
+    # refuses to launch a job whose credential was revoked in the second the new one is made ("Job credential revoked",
+    # exit 1 in 0 s), as happened once when the test said StartTime=now
+    subprocess.run(["scontrol", "update", f"jobid={students}", "StartTime=now+2"], check=True)
     states = _wait(_tasks(record), _all_ended)
     assert set(states.values()) == {"COMPLETED"}, states
     text = log.read_text()
