@@ -43,7 +43,7 @@ def count_parameters(model: nn.Module) -> int:
 # %% ../nbs/03_models.ipynb #a704ee60
 def count_forward_flops(build: Callable[[], nn.Module], *shapes: tuple[int, ...]) -> int:
     """FLOPs of one eval-mode forward pass of the network `build()` makes, on zero inputs of `shapes`, counted on the
-    meta device: shapes only, no arithmetic, so even the paper's networks take milliseconds."""
+    meta device: shapes only, no arithmetic, a fraction of a second even for the paper's networks."""
     from torch.utils.flop_counter import FlopCounterMode  # imported here: it loads triton, 0.3 s on every CLI start
 
     with torch.device("meta"):
