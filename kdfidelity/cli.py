@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .experiments import get_experiment, grid_cost, registered
-from .results import experiment_status, load_results, summary_table
+from .results import experiment_status, load_results, run_progress, summary_table
 from .runner import die_with_parent, parse_shard, run_experiment
 from .specs import SpecError
 from .workspace import Workspace, speed_from_settings
@@ -272,9 +272,10 @@ def cmd_status(args, settings):
             f"  drawn from {', '.join(exp.sources)}"
             + (f" ({', '.join(unknown)} not registered yet)" if unknown else "")
         )
-    for key in ("partial", "missing"):
-        if status[key]:
-            print(f"  {key}: {' '.join(status[key])}")
+    for run_id in status["partial"]:
+        print(f"  partial: {run_id} ({run_progress(run_id, settings.results_dir)})")
+    if status["missing"]:
+        print(f"  missing: {' '.join(status['missing'])}")
     if not exp.sources:
         _print_cluster_status(cluster_status(exp.name, scale, settings.results_dir))
 

@@ -56,6 +56,12 @@ def flops(self: GanSpec) -> float:
     "Training FLOPs: per generator step, n_dis discriminator steps on real and fake batches, then one generator step."
     return _gan_flops(self.config, self.data.image_shape)
 
+# %% ../nbs/12_gan_runs.ipynb #963b31c9
+@patch
+def steps(self: GanSpec) -> tuple[str, int]:
+    "Its generator iterations: `train_gan` logs a record every `log_every` of them and at the last."
+    return ("iteration", self.config.iterations)
+
 # %% ../nbs/12_gan_runs.ipynb #0861d64a
 @patch
 def run(self: GanSpec, ws: Workspace, run_dir: Path, discard_checkpoint: bool = False) -> dict:

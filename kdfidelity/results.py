@@ -16,11 +16,13 @@ from .experiments import Experiment, get_experiment, registered, runs_in_order
 from .plane_runs import PLANE_POINTS
 from .runner import independent_score_path
 from .settings import load_settings
+from .specs import spec_from_dict
 from .store import ResultsStore
 
 # %% auto #0
-__all__ = ['METRIC_COLUMNS', 'VERDICTS', 'load_results', 'load_histories', 'experiment_status', 'summary_table', 'summary_path',
-           'save_summary', 'read_summary', 'markdown_table', 'claim_verdict', 'compare', 'mean_pm', 'claims_row']
+__all__ = ['METRIC_COLUMNS', 'VERDICTS', 'load_results', 'load_histories', 'experiment_status', 'run_progress', 'summary_table',
+           'summary_path', 'save_summary', 'read_summary', 'markdown_table', 'claim_verdict', 'compare', 'mean_pm',
+           'claims_row']
 
 # %% ../nbs/17_results.ipynb #2ff8d449
 def _store(results_dir: Path | str | None) -> ResultsStore:
@@ -114,6 +116,33 @@ def experiment_status(
         started = (d / "checkpoint.pt").exists() or (d / "history.jsonl").exists()
         status["done" if store.is_done(spec) else "partial" if started else "missing"].append(spec.run_id)
     return status
+
+# %% ../nbs/17_results.ipynb #3fbd31ff
+def _about(seconds: float) -> str:
+    "A rough duration: seconds, minutes or hours."
+    return (
+        f"{seconds:.0f} s"
+        if seconds < 90
+        else f"{seconds / 60:.0f} min"
+        if seconds < 5400
+        else f"{seconds / 3600:.1f} h"
+    )
+
+# %% ../nbs/17_results.ipynb #c2421b75
+def run_progress(run_id: str, results_dir: Path | str | None = None) -> str:
+    """How far run `run_id` has come, from its `spec.json` and per-step log, e.g. `epoch 62 of 100, about 4 min left`
+    (the time left extrapolated from the seconds its log holds so far)."""
+    store = _store(results_dir)
+    path = store.run_dir(run_id) / "spec.json"
+    if store.is_done(run_id) or not path.is_file():
+        return "done" if store.is_done(run_id) else "not started"
+    steps, history = spec_from_dict(json.loads(path.read_text())).steps(), store.history(run_id)
+    if steps is None or not history:
+        return "started, nothing logged yet"
+    unit, total = steps
+    reached, seconds = history[-1][unit], sum(r.get("seconds", 0.0) for r in history)
+    left = f", about {_about(seconds / reached * (total - reached))} left" if seconds else ""
+    return f"{unit} {reached} of {total}{left}"
 
 # %% ../nbs/17_results.ipynb #3a43acdf
 def _source_results(composite: Experiment, scale: str, results_dir, independent: bool) -> pd.DataFrame:

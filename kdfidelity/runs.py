@@ -303,3 +303,9 @@ def flops(self: RunSpec) -> float | None:
         return None
     examples = sum(d.planned_size for d in self.data) * self.train.epochs
     return float(examples * (3 * costs[0] + sum(costs[1:])))
+
+# %% ../nbs/13_runs.ipynb #656700c6
+@patch
+def steps(self: RunSpec) -> tuple[str, int]:
+    "Its epochs: `fit` logs one record per epoch, numbered from 1."
+    return ("epoch", self.train.epochs)

@@ -114,6 +114,10 @@ class Spec:
         "Its estimated training FLOPs, from the data tables alone (None: unknown)."
         return None
 
+    def steps(self) -> tuple[str, int] | None:
+        "How far it runs: the key counting its per-step log's records and the count that ends it (None: logs no steps)."
+        return None
+
     def run(self, ws: Workspace, run_dir: Path, discard_checkpoint: bool = False) -> dict:
         "Run it into `ws.store` under its claim, resuming from `run_dir`'s checkpoint; its final metrics."
         raise NotImplementedError(f"{type(self).__name__} does not say how it runs: give it a run method")
