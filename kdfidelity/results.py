@@ -20,9 +20,9 @@ from .specs import spec_from_dict
 from .store import ResultsStore
 
 # %% auto #0
-__all__ = ['METRIC_COLUMNS', 'VERDICTS', 'load_results', 'load_histories', 'experiment_status', 'run_progress', 'summary_table',
-           'summary_path', 'save_summary', 'read_summary', 'markdown_table', 'claim_verdict', 'compare', 'mean_pm',
-           'claims_row']
+__all__ = ['METRIC_COLUMNS', 'VERDICTS', 'load_results', 'load_histories', 'run_costs', 'experiment_status', 'run_progress',
+           'summary_table', 'summary_path', 'save_summary', 'read_summary', 'markdown_table', 'claim_verdict',
+           'compare', 'mean_pm', 'claims_row']
 
 # %% ../nbs/17_results.ipynb #2ff8d449
 def _store(results_dir: Path | str | None) -> ResultsStore:
@@ -102,6 +102,28 @@ def load_histories(name: str, scale: str | None = None, results_dir: Path | str 
         for record in store.history(pt.spec)
     ]
     return pd.DataFrame(rows)
+
+# %% ../nbs/17_results.ipynb #bec43417
+def run_costs(histories: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
+    """What the runs of `histories` (from `load_histories`) cost per group `by`: runs, their median epoch's seconds and
+    slowest epoch's, the hours they logged, and the hours they take at their median epoch time (robust to an epoch that
+    spans a pause, since an epoch's seconds are wall time)."""
+    by = [by] if isinstance(by, str) else list(by)
+    per_run = histories.groupby([*by, "run_id"], dropna=False).agg(
+        epochs=("epoch", "max"),
+        median_epoch_s=("seconds", "median"),
+        slowest_epoch_s=("seconds", "max"),
+        logged_s=("seconds", "sum"),
+    )
+    per_run["at_median_s"] = per_run.median_epoch_s * per_run.epochs
+    cost = per_run.groupby(by, dropna=False).agg(
+        runs=("epochs", "size"),
+        median_epoch_s=("median_epoch_s", "median"),
+        slowest_epoch_s=("slowest_epoch_s", "max"),
+        logged_h=("logged_s", "sum"),
+        at_median_h=("at_median_s", "sum"),
+    )
+    return cost.assign(logged_h=cost.logged_h / 3600, at_median_h=cost.at_median_h / 3600)
 
 # %% ../nbs/17_results.ipynb #610902df
 def experiment_status(
