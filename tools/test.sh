@@ -31,6 +31,9 @@ python tools/check_cells.py
 echo "== README.md must be generated from nbs/index.ipynb"
 python tools/make_readme.py --check
 
+echo "== every measured number in the paper notebooks' prose is printed by a cell or a committed summary"
+python tools/check_numbers.py
+
 echo "== nbdev-test: every notebook runs (smoke scale)"
 KDFIDELITY_SCALE=smoke nbdev-test --timing
 

@@ -1,0 +1,44 @@
+"""tools/check_numbers.py: a measured number in a paper notebook's prose must be printed by one of its cells."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("check_numbers", ROOT / "tools" / "check_numbers.py")
+check_numbers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(check_numbers)
+
+
+def notebook(path: Path, prose: str, output: str = "", source: str = "x = 1") -> Path:
+    "A notebook of one code cell (`source`, printing `output`) and one markdown cell (`prose`)."
+    cells = [
+        {"cell_type": "code", "source": [source], "outputs": [{"output_type": "stream", "text": [output]}]},
+        {"cell_type": "markdown", "source": [prose]},
+    ]
+    path.write_text(json.dumps({"cells": cells}))
+    return path
+
+
+def flagged(path: Path, common=frozenset()) -> list[str]:
+    return [number for _, number, _ in check_numbers.unprinted(path, set(common))]
+
+
+def test_a_number_passes_only_where_a_printed_value_rounds_to_it(tmp_path):
+    printed = "agreement 0.938012 ± 0.0017, kl 0.0685, 1198810 parameters"
+    nb = notebook(tmp_path / "a.ipynb", "Agreement 93.8 ± 0.2%, KL 0.069 nats, 1,198,810 parameters.", printed)
+    assert flagged(nb) == []
+    nb = notebook(tmp_path / "b.ipynb", "Agreement 93.9%, KL 0.0684 nats, 1,198,811 parameters.", printed)
+    assert flagged(nb) == ["93.9", "0.0684", "1,198,811"]
+
+
+def test_settings_in_code_references_and_plain_integers_are_not_held_to_it(tmp_path):
+    prose = "Sections 4.2 and 6.1, Figure 12, Eq. 2.1, torch 2.14.1: lr 0.05 for 300 epochs, in 2 trials; then 0.07."
+    assert flagged(notebook(tmp_path / "a.ipynb", prose, source="lr=0.05")) == ["0.07"]
+
+
+def test_numbers_from_another_notebook_pass_where_the_cell_names_it(tmp_path):
+    notebook(tmp_path / "other.ipynb", "", "teacher accuracy 0.842133")
+    assert flagged(notebook(tmp_path / "a.ipynb", "The teacher reached 84.21%.")) == ["84.21"]
+    named = notebook(tmp_path / "b.ipynb", "The teacher reached 84.21%.\n<!-- numbers from: other -->")
+    assert flagged(named) == []
