@@ -8,6 +8,7 @@ Docs: https://kdfidelity.github.io/kdfidelity/results.html.md"""
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import pandas as pd
@@ -153,7 +154,7 @@ def _about(seconds: float) -> str:
 # %% ../nbs/17_results.ipynb #c2421b75
 def run_progress(run_id: str, results_dir: Path | str | None = None) -> str:
     """How far run `run_id` has come, from its `spec.json` and per-step log, e.g. `epoch 62 of 100, about 4 min left`
-    (the time left extrapolated from the seconds its log holds so far)."""
+    (the time left at its median logged pace: a record that spans a pause counts the pause)."""
     store = _store(results_dir)
     path = store.run_dir(run_id) / "spec.json"
     if store.is_done(run_id) or not path.is_file():
@@ -162,9 +163,11 @@ def run_progress(run_id: str, results_dir: Path | str | None = None) -> str:
     if steps is None or not history:
         return "started, nothing logged yet"
     unit, total = steps
-    reached, seconds = history[-1][unit], sum(r.get("seconds", 0.0) for r in history)
-    left = f", about {_about(seconds / reached * (total - reached))} left" if seconds else ""
-    return f"{unit} {reached} of {total}{left}"
+    reached, seconds = history[-1][unit], [r["seconds"] for r in history if "seconds" in r]
+    if not seconds:
+        return f"{unit} {reached} of {total}"
+    per_step = statistics.median(seconds) * len(history) / reached  # a record may log several steps (a GAN's)
+    return f"{unit} {reached} of {total}, about {_about(per_step * (total - reached))} left"
 
 # %% ../nbs/17_results.ipynb #3a43acdf
 def _source_results(composite: Experiment, scale: str, results_dir, independent: bool) -> pd.DataFrame:
