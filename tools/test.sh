@@ -34,6 +34,9 @@ python tools/make_readme.py --check
 echo "== every measured number in the paper notebooks' prose is printed by a cell or a committed summary"
 python tools/check_numbers.py
 
+echo "== no stored output shows a path of the machine that ran it"
+python tools/check_outputs.py
+
 echo "== nbdev-test: every notebook runs (smoke scale)"
 KDFIDELITY_SCALE=smoke nbdev-test --timing
 

@@ -1,13 +1,22 @@
-"""tools/check_numbers.py: a measured number in a paper notebook's prose must be printed by one of its cells."""
+"""The checks of tools/ that hold the notebooks to the project's rules: check_numbers.py (a measured number in a paper
+notebook's prose is printed by one of its cells) and check_outputs.py (no stored output shows a path of the machine)."""
 
 import importlib.util
 import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("check_numbers", ROOT / "tools" / "check_numbers.py")
-check_numbers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(check_numbers)
+
+
+def tool(name: str):
+    "The module of script tools/`name`.py."
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+check_numbers, check_outputs = tool("check_numbers"), tool("check_outputs")
 
 
 def notebook(path: Path, prose: str, output: str = "", source: str = "x = 1") -> Path:
@@ -42,3 +51,13 @@ def test_numbers_from_another_notebook_pass_where_the_cell_names_it(tmp_path):
     assert flagged(notebook(tmp_path / "a.ipynb", "The teacher reached 84.21%.")) == ["84.21"]
     named = notebook(tmp_path / "b.ipynb", "The teacher reached 84.21%.\n<!-- numbers from: other -->")
     assert flagged(named) == []
+
+
+def test_a_stored_output_may_not_show_a_path_of_the_machine(tmp_path):
+    for printed in ("figure: /tmp/tmpab12/fig1.png", "results in /home/me/kd/results", "C:\\Users\\me\\results"):
+        nb = notebook(tmp_path / "a.ipynb", "", printed + "\n")
+        assert [i for i, _ in check_outputs.machine_paths(nb)] == [0], printed
+    relative = notebook(
+        tmp_path / "b.ipynb", "/tmp is fine in prose", "figure: results/fig1/cpu/fig1.png 1/2 a/tmp/b\n"
+    )
+    assert check_outputs.machine_paths(relative) == []
