@@ -254,7 +254,7 @@ def run_experiment(
         pending = [spec for spec in pending if spec.run_id in usable]
         scored = [pt for pt in scored if pt.spec.run_id in usable]
     tags = {pt.spec.run_id: pt.tags for pt in points}
-    failed, store = {}, ws.store
+    failed, store, waiting = {}, ws.store, set()  # waiting: runs found held elsewhere, already reported
     total = len(pending)
     while pending:
         progressed = False
@@ -270,6 +270,8 @@ def run_experiment(
                     continue  # trained by another process now or soon
                 failed[spec.run_id] = _unfinished(spec, store)  # an earlier level left it: nothing to wait for
                 log(f"    {_label(spec, tags.get(spec.run_id))} not run: {failed[spec.run_id]}")
+            elif spec.run_id in waiting and store.is_held(spec):
+                continue  # still held where it was: said once already
             else:
                 start = time.time()
                 log(
@@ -283,6 +285,7 @@ def run_experiment(
                     log("    finished meanwhile by another process")
                 except RunClaimed:
                     log("    held by another process; coming back to it")
+                    waiting.add(spec.run_id)
                     continue
                 except (CheckpointError, CompileError):
                     raise  # the same for every run: fix it, then run again

@@ -94,6 +94,19 @@ def claim(self: ResultsStore, spec) -> Iterator[Path]:
             atomic_write_json(d / "spec.json", spec.to_dict())
         yield d
 
+# %% ../nbs/09_store.ipynb #0df5d6a4
+@patch
+def is_held(self: ResultsStore, spec) -> bool:
+    "Whether some process holds the run's claim at this moment (a look, which may be out of date at once)."
+    lock = self.run_dir(spec) / "lock"
+    if not lock.exists():
+        return False
+    try:
+        with exclusive_lock(lock, blocking=False):
+            return False
+    except BlockingIOError:
+        return True
+
 # %% ../nbs/09_store.ipynb #d757b1dd
 @patch
 def write_history(self: ResultsStore, spec, history: list[dict]) -> None:
