@@ -46,6 +46,8 @@ METRIC_LABELS: dict[str, str] = {
     "train_loss": "Train loss",
     "train_agreement": "Train agreement (%)",
     "train_accuracy": "Train accuracy (%)",
+    "running_train_agreement": "Running train agreement (%)",  # per epoch, in train mode on the batches trained on
+    "running_train_accuracy": "Running train accuracy (%)",
     **{
         f"{kind}_cka_{k}": f"{label} CKA (stage {k})"
         for kind, label in (("linear", "Linear"), ("rbf", "RBF"))
