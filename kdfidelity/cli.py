@@ -261,8 +261,20 @@ def _print_cluster_status(cluster: dict | None):
     for run_id, (job_id, why) in cluster["failed"].items():
         print(f"    failed under {job_id}: {run_id}: {why}")
 
+# %% ../nbs/19_cli.ipynb #76b451bc
+def _print_all_status(scale: str, results_dir: Path):
+    "`status` without an experiment: a line per experiment that trains runs, with its done, partial and missing counts."
+    experiments = sorted((name, exp) for name, exp in registered().items() if not exp.sources)
+    width = max(len(name) for name, _ in experiments)
+    for name, _ in experiments:
+        status = experiment_status(name, scale, results_dir)
+        counts = ", ".join(f"{len(ids)} {key}" for key, ids in status.items())
+        print(f"{name:<{width}}  {counts}" if any(status.values()) else f"{name:<{width}}  no runs at {scale} scale")
+
 # %% ../nbs/19_cli.ipynb #7d4ad9c3
 def cmd_status(args, settings):
+    if args.experiment is None:
+        return _print_all_status(_scale(args, settings), settings.results_dir)
     exp, scale = _experiment(args.experiment), _scale(args, settings)
     status = experiment_status(exp.name, scale, settings.results_dir)
     print(f"{exp.name} at scale {scale}: " + ", ".join(f"{len(ids)} {key}" for key, ids in status.items()))
@@ -467,7 +479,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("submit", cmd_submit, "submit the grid to SLURM, a job array per dependency level, and return"),
     ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("experiment", help="experiment name (see `kdfidelity list`)")
+        if name == "status":
+            p.add_argument("experiment", nargs="?", help="experiment name (default: one line per experiment)")
+        else:
+            p.add_argument("experiment", help="experiment name (see `kdfidelity list`)")
         p.add_argument("--scale", help=f"one of {', '.join(SCALES)} (default: settings.ini)")
         if name == "run":
             p.add_argument("--shard", default="0/1", help="run the i-th of n disjoint slices of the grid, written i/n")
