@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -285,6 +286,9 @@ def run_spec(
         raise RuntimeError(f"{spec.describe()} needs {', '.join(d.describe() for d in waiting)} to finish first")
     try:
         with store.claim(spec) as run_dir:
+            store.log_attempt(
+                spec, dict(started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **ws.environment())
+            )
             return spec.run(ws, run_dir, discard_checkpoint)
     except RunFinished:  # another process finished it while this one waited for the claim
         if done_ok:

@@ -121,6 +121,21 @@ def log(self: ResultsStore, spec, record: dict, step: str = "epoch") -> None:
     history = [r for r in self.history(spec) if r[step] < record[step]]
     self.write_history(spec, history + [record])
 
+# %% ../nbs/09_store.ipynb #b35d41b9
+@patch
+def log_attempt(self: ResultsStore, spec, record: dict) -> None:
+    "Add `record` (when, where and with what an attempt runs the run) to its `attempts.jsonl`."
+    path = self.run_dir(spec) / "attempts.jsonl"
+    before = path.read_bytes() if path.exists() else b""
+    atomic_write_bytes(path, before + (json.dumps(record) + "\n").encode())
+
+# %% ../nbs/09_store.ipynb #0aae8322
+@patch
+def attempts(self: ResultsStore, spec) -> list[dict]:
+    "The records of every attempt to run the run, oldest first (none for a run finished before they were kept)."
+    path = self.run_dir(spec) / "attempts.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
+
 # %% ../nbs/09_store.ipynb #9ecac78c
 @patch
 def finish(self: ResultsStore, spec, model: torch.nn.Module | None, history: list[dict], final: dict) -> None:

@@ -8,19 +8,22 @@ Docs: https://kdfidelity.github.io/kdfidelity/workspace.html.md"""
 from __future__ import annotations
 
 import dataclasses
+import platform
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from fastcore.basics import patch
 
+import kdfidelity
 from .data import load_dataset
 from .settings import Settings, load_settings, resolve_device
 from .store import ResultsStore
 from .train import SpeedOptions
 
 # %% auto #0
-__all__ = ['speed_from_settings', 'Workspace']
+__all__ = ['CPU_FEATURES', 'speed_from_settings', 'Workspace', 'cpu_description']
 
 # %% ../nbs/10_workspace.ipynb #c8eb594f
 def speed_from_settings(settings: Settings | None = None, **overrides) -> SpeedOptions:
@@ -69,6 +72,40 @@ def from_settings(cls: Workspace, settings: Settings | None = None, **overrides)
     if unknown:
         raise TypeError(f"unknown Workspace field(s) {', '.join(unknown)}; valid fields are {', '.join(fields)}")
     return cls(**{**fields, **{k: v for k, v in overrides.items() if v is not None}})
+
+# %% ../nbs/10_workspace.ipynb #f89fc357
+CPU_FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")  # /proc/cpuinfo flags that pick kernels
+
+# %% ../nbs/10_workspace.ipynb #d185681b
+def cpu_description() -> tuple[str, list[str]]:
+    "This machine's CPU model and which of `CPU_FEATURES` it has (from Linux's /proc/cpuinfo; elsewhere, `platform`)."
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine(), []
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    return model or platform.machine(), [f for f in CPU_FEATURES if f in flags]
+
+# %% ../nbs/10_workspace.ipynb #03ace8c1
+@patch
+def environment(self: Workspace) -> dict:
+    "What a run made in this workspace runs on: host, CPU, threads, device, torch, Python, kdfidelity, speed switches."
+    cpu, features = cpu_description()
+    device = str(self.device)
+    if self.device.type == "cuda":
+        device += f" ({torch.cuda.get_device_name(self.device)})"
+    return dict(
+        host=socket.gethostname(),
+        cpu=cpu,
+        cpu_features=features,
+        threads=torch.get_num_threads(),
+        device=device,
+        torch=torch.__version__,
+        python=platform.python_version(),
+        kdfidelity=kdfidelity.__version__,
+        speed=dataclasses.asdict(self.speed),
+    )
 
 # %% ../nbs/10_workspace.ipynb #e755ce32
 _DATASETS: dict = {}  # (name, split, data_dir) -> dataset: each is read from disk once per process

@@ -30,6 +30,12 @@ def _independent_scores(results: Path) -> dict:
     }
 
 
+def _attempts(run_dir: Path) -> list[str]:
+    "The attempt records of a run directory (one line per time a process ran it)."
+    path = run_dir / "attempts.jsonl"
+    return path.read_text().splitlines() if path.exists() else []
+
+
 def _weights(results: Path) -> dict:
     return {d.name: (d / "model.pt").read_bytes() for d in (results / "runs").iterdir() if (d / "model.pt").exists()}
 
@@ -85,6 +91,8 @@ def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path, ex
     assert _independent_scores(killed_dir / "results") == _independent_scores(reference_dir / "results")
     leftovers = list((killed_dir / "results").rglob("*.tmp"))
     assert not leftovers, f"temporary files were left behind: {leftovers}"
+    attempts = [len(_attempts(d)) for d in (killed_dir / "results" / "runs").iterdir() if (d / "final.json").exists()]
+    assert min(attempts) >= 1 and max(attempts) >= 2, attempts  # each run says what ran it; a resumed one, each time
 
 
 # A process started with the others imports everything (torch and the whole package: seconds, more than the smoke
