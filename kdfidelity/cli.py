@@ -192,7 +192,8 @@ def _run_workers(args, settings, workers: int) -> int:
                 child.terminate()
 
 # %% ../nbs/19_cli.ipynb #f5432a79
-def cmd_run(args, settings):
+def _run_one(args, settings):
+    "`run` of the one experiment `args.experiment`: train in workers or here, then print its table and draw its figure."
     exp, scale = _experiment(args.experiment), _scale(args, settings)
     try:
         shard = parse_shard(args.shard)
@@ -244,6 +245,16 @@ def cmd_run(args, settings):
         for run_id, why in result.failed:
             print(f"  {run_id}: {why}", file=sys.stderr)
         return 1
+
+# %% ../nbs/19_cli.ipynb #668384a1
+def cmd_run(args, settings):
+    """`run` of each named experiment, one after another (every name is checked before anything trains); the worst
+    exit status."""
+    names = [_experiment(name).name for name in args.experiment]
+    if len(names) > 1 and args.level is not None:
+        raise CLIError("--level runs one dependency level of one experiment; name a single experiment")
+    statuses = [_run_one(argparse.Namespace(**{**vars(args), "experiment": name}), settings) or 0 for name in names]
+    return max(statuses)
 
 # %% ../nbs/19_cli.ipynb #d931de8e
 def _print_cluster_status(cluster: dict | None):
@@ -479,7 +490,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("submit", cmd_submit, "submit the grid to SLURM, a job array per dependency level, and return"),
     ):
         p = sub.add_parser(name, help=helptext)
-        if name == "status":
+        if name == "run":
+            p.add_argument(
+                "experiment", nargs="+", help="experiment name(s), run one after another (`kdfidelity list`)"
+            )
+        elif name == "status":
             p.add_argument("experiment", nargs="?", help="experiment name (default: one line per experiment)")
         else:
             p.add_argument("experiment", help="experiment name (see `kdfidelity list`)")

@@ -25,11 +25,15 @@ def test_run_fig2_smoke_then_rerun_trains_nothing(tmp_path):
     assert (tmp_path / "results" / "fig2" / "smoke" / "fig2.csv").exists()
     assert "agreement" in first.stdout
 
-    second = run_cli(["run", "fig2", "--scale", "smoke"], tmp_path)
+    second = run_cli(["run", "fig2", "fig2_optimizer", "--scale", "smoke"], tmp_path)  # one after the other
     assert second.returncode == 0, second.stderr
     assert "0 run(s) trained now" in second.stdout
     assert f"{trained} already done" in second.stdout
     assert _table(second.stdout) == _table(first.stdout)
+    assert re.search(
+        r"fig2_optimizer at scale smoke: [1-9]\d* run\(s\) trained now, [1-9]\d* already done", second.stdout
+    )
+    assert (tmp_path / "results" / "fig2_optimizer" / "smoke" / "fig2_optimizer.png").exists()
 
     status = run_cli(["status", "fig2", "--scale", "smoke"], tmp_path)
     assert status.returncode == 0 and f"{trained} done, 0 partial, 0 missing" in status.stdout
@@ -115,6 +119,8 @@ def test_status_before_any_run_counts_missing(tmp_path):
     "args, message",
     [
         (["run", "fig99"], "unknown experiment 'fig99'; valid experiments are"),
+        (["run", "fig2", "fig99"], "unknown experiment 'fig99'"),  # every name is checked before anything trains
+        (["run", "fig2", "fig2_optimizer", "--level", "0"], "name a single experiment"),
         (["status", "fig99"], "unknown experiment 'fig99'"),
         (["run", "fig2", "--scale", "huge"], "unknown scale 'huge'; valid scales are smoke, cpu, paper"),
         (["run", "fig2", "--shard", "2/2"], "shard '2/2' is out of range"),
@@ -126,7 +132,7 @@ def test_status_before_any_run_counts_missing(tmp_path):
 )
 def test_bad_arguments_give_one_line_and_exit_2(tmp_path, args, message):
     out = run_cli(args, tmp_path)
-    assert out.returncode == 2
+    assert out.returncode == 2 and not (tmp_path / "results" / "runs").exists()  # nothing trained
     assert out.stderr.startswith("kdfidelity: error: ") and message in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
