@@ -17,7 +17,7 @@ from .experiments import Experiment, get_experiment, registered, runs_in_order
 from .plane_runs import PLANE_POINTS
 from .runner import independent_score_path
 from .settings import load_settings
-from .specs import spec_from_dict
+from .specs import SpecError, spec_from_dict
 from .store import ResultsStore
 
 # %% auto #0
@@ -159,7 +159,11 @@ def run_progress(run_id: str, results_dir: Path | str | None = None) -> str:
     path = store.run_dir(run_id) / "spec.json"
     if store.is_done(run_id) or not path.is_file():
         return "done" if store.is_done(run_id) else "not started"
-    steps, history = spec_from_dict(json.loads(path.read_text())).steps(), store.history(run_id)
+    try:
+        steps = spec_from_dict(json.loads(path.read_text())).steps()
+    except (SpecError, KeyError, ValueError):  # a kind this process does not know (registered by someone's notebook)
+        return "started"
+    history = store.history(run_id)
     if steps is None or not history:
         return "started, nothing logged yet"
     unit, total = steps
