@@ -110,6 +110,7 @@ def run_costs(histories: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
     slowest epoch's, the hours they logged, and the hours they take at their median epoch time (robust to an epoch that
     spans a pause, since an epoch's seconds are wall time)."""
     by = [by] if isinstance(by, str) else list(by)
+    histories = histories.drop_duplicates([*by, "run_id", "epoch"])  # a run at two points of a grid, tagged alike
     per_run = histories.groupby([*by, "run_id"], dropna=False).agg(
         epochs=("epoch", "max"),
         median_epoch_s=("seconds", "median"),
