@@ -24,7 +24,7 @@ __all__ = ['VGG_METRICS', 'vgg_presets', 'network_label', 'vgg_members', 'vgg_st
 # %% ../../nbs/paper/appC_vgg.ipynb #fc14f886
 def vgg_presets(scale: str) -> dict:
     """Appendix C.2's sizes at `scale`: data, networks (model, batch norm), their options, epochs, trials, ensemble
-    sizes."""
+    sizes, and the learning rate of the networks without batch norm (the others keep the paper's 0.05)."""
     return by_scale(
         scale,
         smoke=dict(
@@ -39,6 +39,7 @@ def vgg_presets(scale: str) -> dict:
             trials=2,
             ensemble_sizes=(1, 2),
             eval_every=1,
+            lr_without_bn=0.01,
         ),
         cpu=dict(
             data="cifar100",
@@ -52,6 +53,7 @@ def vgg_presets(scale: str) -> dict:
             trials=3,
             ensemble_sizes=(1, 3),
             eval_every=10,
+            lr_without_bn=0.01,
         ),
         paper=dict(
             data="cifar100",
@@ -65,6 +67,7 @@ def vgg_presets(scale: str) -> dict:
             trials=3,
             ensemble_sizes=(1, 5),
             eval_every=10,
+            lr_without_bn=0.01,
         ),
     )
 
@@ -88,6 +91,8 @@ def vgg_members(scale: str, trial: int, model: str, batch_norm: bool) -> list[Ru
             f"use one of {p['networks']}"
         )
     config = TrainConfig(epochs=p["epochs"], batch_size=p["batch_size"], eval_every=p["eval_every"])
+    if not batch_norm:
+        config = dataclasses.replace(config, lr=p["lr_without_bn"])
     options = {**p["model_options"], **({} if batch_norm else {"batch_norm": False})}
     return [
         RunSpec(
