@@ -158,8 +158,10 @@ def run_progress(run_id: str, results_dir: Path | str | None = None) -> str:
     (the time left at its median logged pace: a record that spans a pause counts the pause)."""
     store = _store(results_dir)
     path = store.run_dir(run_id) / "spec.json"
-    if store.is_done(run_id) or not path.is_file():
-        return "done" if store.is_done(run_id) else "not started"
+    if store.is_done(run_id):
+        return "done"
+    if not path.is_file():
+        return "not started"
     try:
         steps = spec_from_dict(json.loads(path.read_text())).steps()
     except (SpecError, KeyError, ValueError):  # a kind this process does not know (registered by someone's notebook)

@@ -37,6 +37,11 @@ class RunClaimed(RuntimeError):
 class RunFinished(RunClaimed):
     "Another process finished this run while this one waited to claim it: it is done, but not trained here."
 
+# %% ../nbs/09_store.ipynb #4a274bb1
+def _read_jsonl(path: Path) -> list[dict]:
+    "The records of a JSON-lines file of the store (none when it does not exist yet)."
+    return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
+
 # %% ../nbs/09_store.ipynb #72326465
 class ResultsStore:
     "The run directories under `root/runs`, with atomic writes and exclusive claims."
@@ -62,10 +67,7 @@ class ResultsStore:
 
     def history(self, spec) -> list[dict]:
         "The per-epoch log written so far."
-        path = self.run_dir(spec) / "history.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line]
+        return _read_jsonl(self.run_dir(spec) / "history.jsonl")
 
     def model_state(self, spec) -> dict:
         "The final weights of a finished run."
@@ -133,8 +135,7 @@ def log_attempt(self: ResultsStore, spec, record: dict) -> None:
 @patch
 def attempts(self: ResultsStore, spec) -> list[dict]:
     "The records of every attempt to run the run, oldest first (none for a run finished before they were kept)."
-    path = self.run_dir(spec) / "attempts.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line] if path.exists() else []
+    return _read_jsonl(self.run_dir(spec) / "attempts.jsonl")
 
 # %% ../nbs/09_store.ipynb #9ecac78c
 @patch

@@ -37,13 +37,7 @@ MAX_DIGITS = 6
 
 def values(text: str) -> set[float]:
     "Every number written in `text`."
-    found = set()
-    for token in PRINTED.findall(text):
-        try:
-            found.add(float(token.replace(",", "")))
-        except ValueError:  # e.g. "1,2" in a list
-            continue
-    return found
+    return {float(token.replace(",", "")) for token in PRINTED.findall(text)}
 
 
 def printed(notebook: Path) -> str:
@@ -67,13 +61,14 @@ def roundings(numbers: set[float]) -> dict[int, set[float]]:
 def unprinted(notebook: Path, common: set[float]) -> list[tuple[int, str, str]]:
     "(cell index, number, context) for each measured number of the notebook's prose that nothing printed rounds to."
     cells, bad = json.loads(notebook.read_text())["cells"], []
-    own = values(printed(notebook)) | common
+    own = roundings(values(printed(notebook)) | common)  # once per notebook: a cell naming others adds theirs
     for i, cell in enumerate(cells):
         if cell["cell_type"] != "markdown":
             continue
         text = REFERENCE.sub(lambda m: " " * len(m[0]), "".join(cell["source"]))
-        extra = {n.strip() for m in ALSO_FROM.finditer(text) for n in m[1].split(",") if n.strip()}
-        allowed = roundings(own.union(*(values(printed(notebook.parent / f"{n}.ipynb")) for n in extra)))
+        others = {n.strip() for m in ALSO_FROM.finditer(text) for n in m[1].split(",") if n.strip()}
+        theirs = roundings(set().union(*(values(printed(notebook.parent / f"{n}.ipynb")) for n in others)))
+        allowed = {d: own[d] | theirs[d] for d in own}
         for match in MEASURED.finditer(text):
             number = match[1].replace(",", "")
             decimals = min(len(number.partition(".")[2]), MAX_DIGITS)
