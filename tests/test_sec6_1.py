@@ -26,9 +26,9 @@ def test_fig5_trains_nothing_and_says_what_is_missing(tmp_path):
 
     first = run_cli(["run", "fig4"], tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "fig4 at scale smoke: 28 run(s) trained now, 0 already done" in first.stdout
+    assert "fig4 at scale smoke: 30 run(s) trained now, 0 already done" in first.stdout
     again = run_cli(["run", "fig4"], tmp_path)
-    assert "fig4 at scale smoke: 0 run(s) trained now, 28 already done" in again.stdout, again.stdout + again.stderr
+    assert "fig4 at scale smoke: 0 run(s) trained now, 30 already done" in again.stdout, again.stdout + again.stderr
 
     before = _run_dirs(tmp_path / "results")
     fig5 = run_cli(["run", "fig5"], tmp_path)
@@ -45,4 +45,4 @@ def test_fig5_trains_nothing_and_says_what_is_missing(tmp_path):
     status = run_cli(["status", "fig5"], tmp_path)
     # to go: Section 5.1's 4 members and 12 students (six policies), the GAN they share with fig1, and fig1's 6 students
     # and 2 equal-steps controls
-    assert "fig5 at scale smoke: 28 done, 0 partial, 25 missing" in status.stdout, status.stdout
+    assert "fig5 at scale smoke: 30 done, 0 partial, 25 missing" in status.stdout, status.stdout

@@ -19,8 +19,8 @@ from .sec5_1 import FIG11_METRICS, independent_role, sec5_1_members, sec5_1_pres
 from ..plots import figure_scale, finish_figure, note_panel, panel_grid, plot_metric_bars, plot_metric_curves
 
 # %% auto #0
-__all__ = ['FIG4_TAU', 'SPLITS', 'sec5_2_presets', 'half', 'sec5_2_members', 'sec5_2_student', 'sec5_2_points', 'fig4_figure',
-           'fig5_recycling_figure', 'fig4_grid']
+__all__ = ['FIG4_TAU', 'SPLITS', 'CONTROL', 'sec5_2_presets', 'half', 'sec5_2_members', 'sec5_2_student', 'recycling_control',
+           'sec5_2_points', 'fig4_figure', 'fig5_recycling_figure', 'fig4_grid']
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #ce0ca73c
 def sec5_2_presets(scale: str) -> dict:
@@ -39,6 +39,7 @@ def sec5_2_presets(scale: str) -> dict:
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #5c3003f8
 FIG4_TAU = 4.0  # the temperature of Figure 4's top row
 SPLITS = {"D0": (0,), "D1": (1,), "D0 ∪ D1": (0, 1)}  # a student's distillation data: which halves of the train set
+CONTROL = "D0, as many steps as D0 ∪ D1"  # the equal-steps control's distillation data, as tables and figures name it
 
 
 def half(scale: str, j: int) -> DataSpec:
@@ -81,10 +82,23 @@ def sec5_2_student(
         teachers=tuple(sec5_2_members(scale, trial)[:m]),
     )
 
+# %% ../../nbs/paper/sec5_2_data_recycling.ipynb #2c27c641
+def recycling_control(
+    scale: str,  # smoke, cpu or paper
+    trial: int,  # whose members teach it
+    m: int,  # the ensemble size, one of the scale's
+) -> RunSpec:
+    """The control that tells "more data" from "more steps" for D0 ∪ D1: the tau = 4 student on D0 for as many epochs
+    as make it see as many images as the D0 ∪ D1 student."""
+    d0, union = (sec5_2_student(scale, trial, split, m, FIG4_TAU) for split in ("D0", "D0 ∪ D1"))
+    images = lambda spec: sum(d.planned_size for d in spec.data)
+    epochs = round(d0.train.epochs * images(union) / images(d0))
+    return dataclasses.replace(d0, train=dataclasses.replace(d0.train, epochs=epochs))
+
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #637adc1c
 def sec5_2_points(scale: str) -> list[GridPoint]:
-    """Every member and student of Figure 4 at `scale`: tau = 4 for every m, and every tau for the bottom row's m; twins
-    from the next trial."""
+    """Every member and student of Figure 4 at `scale`: tau = 4 for every m, and every tau for the bottom row's m, then
+    the equal-steps control for every m; twins from the next trial."""
     p = sec5_2_presets(scale)
     settings = [(m, FIG4_TAU) for m in p["ensemble_sizes"]] + [(p["tau_row_m"], t) for t in p["taus"] if t != FIG4_TAU]
     points = member_points(lambda trial: sec5_2_members(scale, trial), p["trials"])
@@ -99,12 +113,20 @@ def sec5_2_points(scale: str) -> list[GridPoint]:
             for split in SPLITS
             for m, tau in settings
         ]
+        points += [
+            GridPoint(
+                recycling_control(scale, trial, m),
+                dict(trial=trial, split=CONTROL, m=m, tau=FIG4_TAU),
+                independent=recycling_control(scale, twin_trial, m),
+            )
+            for m in p["ensemble_sizes"]
+        ]
     return points
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #06d12281
 def _split_order(results: pd.DataFrame) -> list[str]:
     "The distillation sets present among the students of `results`, in the grid's order."
-    return [s for s in SPLITS if s in set(results.loc[results.role == "student", "split"])]
+    return [s for s in (*SPLITS, CONTROL) if s in set(results.loc[results.role == "student", "split"])]
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #2dad8aaf
 def fig4_figure(results: pd.DataFrame):
