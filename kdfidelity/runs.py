@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -37,7 +37,7 @@ from .workspace import Workspace
 
 # %% auto #0
 __all__ = ['CKA_EXAMPLES', 'RunSpec', 'build_train_data', 'fresh_model', 'initial_student', 'teacher_table_path',
-           'stored_teacher_logits', 'load_model', 'load_teacher', 'forward_flops']
+           'stored_teacher_logits', 'load_model', 'load_teacher', 'forward_flops', 'as_many_examples_as']
 
 # %% ../nbs/13_runs.ipynb #3a2eb308
 @dataclass(frozen=True)
@@ -309,3 +309,9 @@ def flops(self: RunSpec) -> float | None:
 def steps(self: RunSpec) -> tuple[str, int]:
     "Its epochs: `fit` logs one record per epoch, numbered from 1."
     return ("epoch", self.train.epochs)
+
+# %% ../nbs/13_runs.ipynb #ffb4990e
+def as_many_examples_as(spec: RunSpec, other: RunSpec) -> RunSpec:
+    "`spec` trained for as many epochs as make it see as many examples as `other` sees (the same steps, batches alike)."
+    examples = lambda s: sum(d.planned_size for d in s.data)
+    return replace(spec, train=replace(spec.train, epochs=round(other.train.epochs * examples(other) / examples(spec))))

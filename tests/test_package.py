@@ -94,6 +94,7 @@ PUBLIC = {
         "load_teacher",
         "CKA_EXAMPLES",
         "forward_flops",
+        "as_many_examples_as",
     ],
     "plane_runs": ["PlaneSpec", "PLANE_POINTS"],
     "experiments": [

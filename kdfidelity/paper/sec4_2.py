@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..experiments import by_scale, experiment, GridPoint, member_points
 from ..gan_runs import GanSpec, SampleSpec
-from ..runs import RunSpec
+from ..runs import as_many_examples_as, RunSpec
 from ..specs import DataSpec, SpecError
 from ..gan import GanConfig
 from .sec5_1 import independent_role, sec5_1_members, sec5_1_presets, sec5_1_student
@@ -97,10 +97,9 @@ def equal_steps_student(
     """The control that tells "more data" from "more steps": Section 5.1's Baseline tau = 4 student of `trial` and `m`
     on the real images only, for as many epochs as make it see as many images as the student with the most GAN
     samples."""
-    base = sec4_2_student(scale, trial, m, 0)
-    real, largest = sngan_spec(scale).data.planned_size, max(synthetic_sizes(scale))
-    epochs = round(base.train.epochs * (real + largest) / real)
-    return dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=epochs))
+    return as_many_examples_as(
+        sec4_2_student(scale, trial, m, 0), sec4_2_student(scale, trial, m, max(synthetic_sizes(scale)))
+    )
 
 # %% ../../nbs/paper/sec4_2_gan_distillation.ipynb #e04f8e55
 def sec4_2_points(scale: str) -> list[GridPoint]:

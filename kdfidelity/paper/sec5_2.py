@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..experiments import by_scale, experiment, GridPoint, member_points
-from ..runs import RunSpec
+from ..runs import as_many_examples_as, RunSpec
 from ..specs import DataSpec, SpecError
 from .sec5_1 import FIG11_METRICS, independent_role, sec5_1_members, sec5_1_presets, sec5_1_student
 from ..plots import figure_scale, finish_figure, note_panel, panel_grid, plot_metric_bars, plot_metric_curves
@@ -91,9 +91,7 @@ def recycling_control(
     """The control that tells "more data" from "more steps" for D0 ∪ D1: the tau = 4 student on D0 for as many epochs
     as make it see as many images as the D0 ∪ D1 student."""
     d0, union = (sec5_2_student(scale, trial, split, m, FIG4_TAU) for split in ("D0", "D0 ∪ D1"))
-    images = lambda spec: sum(d.planned_size for d in spec.data)
-    epochs = round(d0.train.epochs * images(union) / images(d0))
-    return dataclasses.replace(d0, train=dataclasses.replace(d0.train, epochs=epochs))
+    return as_many_examples_as(d0, union)
 
 # %% ../../nbs/paper/sec5_2_data_recycling.ipynb #637adc1c
 def sec5_2_points(scale: str) -> list[GridPoint]:
