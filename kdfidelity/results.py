@@ -283,10 +283,12 @@ def compare(a: pd.Series, b: pd.Series, claim: str = "higher") -> dict:
 
 # %% ../nbs/17_results.ipynb #16ff55f8
 def mean_pm(values: pd.Series, factor: float = 100) -> str:
-    "Mean ± std over trials, times `factor` (a single trial: its value, marked as one)."
+    """Mean ± std over trials, times `factor` (one decimal in points of a percentage, three in other units, as
+    `claims_row`; a single trial: its value, marked as one)."""
+    digits = 1 if factor == 100 else 3
     if len(values) == 1:
-        return f"{factor * values.iloc[0]:.1f} (1 trial)"
-    return f"{factor * values.mean():.1f} ± {factor * values.std():.1f}"
+        return f"{factor * values.iloc[0]:.{digits}f} (1 trial)"
+    return f"{factor * values.mean():.{digits}f} ± {factor * values.std():.{digits}f}"
 
 # %% ../nbs/17_results.ipynb #e2b88e7f
 def claims_row(claim: str, paper: str, ours: str, result: dict, factor: float = 100) -> dict:
@@ -294,5 +296,5 @@ def claims_row(claim: str, paper: str, ours: str, result: dict, factor: float = 
     spread times `factor` (one decimal in points of a percentage, three in other units) and its verdict."""
     digits = 1 if factor == 100 else 3
     spread = "—" if pd.isna(result["spread"]) else f"{factor * result['spread']:.{digits}f}"
-    effect = f"{factor * result['effect']:+.{digits}f}"
+    effect = "—" if pd.isna(result["effect"]) else f"{factor * result['effect']:+.{digits}f}"
     return dict(claim=claim, paper=paper, ours=ours, effect=effect, spread=spread, verdict=result["verdict"])
