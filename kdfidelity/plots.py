@@ -564,6 +564,11 @@ def plot_metric_bars(
                         low, high = min(low, np.nanmin(ref_mean - ref_std)), max(high, np.nanmax(ref_mean + ref_std))
             names = [_level_text(c) for c in categories]
             rotate = len(categories) > 4 or max(map(len, names)) > 8
+            if rotate and len(categories) <= 4:  # a few long names read better wrapped than slanted
+                names, rotate = (
+                    [textwrap.fill(n, 14, break_long_words=False, break_on_hyphens=False) for n in names],
+                    False,
+                )
             ax.set_xticks(
                 np.arange(len(categories)),
                 names,
