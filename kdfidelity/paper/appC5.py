@@ -83,6 +83,7 @@ def fig14_figure(results: pd.DataFrame):
         teacher_metrics={"accuracy": "teacher_accuracy"},
         teacher_by_hue=True,
         ncols=3,
+        panel_size=(3.4, 2.6),  # room for each panel's y label beside its neighbour's ticks
         scale=figure_scale(results),
         title="Figure 14: α · NLL + (1 − α) · KD, Baseline students at τ = 4",
     )
