@@ -31,8 +31,8 @@ from .train import TrainConfigError
 
 # %% auto #0
 __all__ = ['SHOWN_METRICS', 'MAX_DEFAULT_WORKERS', 'CLIError', 'figure_dir', 'format_table', 'report', 'cmd_list',
-           'default_workers', 'cmd_run', 'cmd_status', 'cmd_plot', 'cmd_submit', 'cmd_report', 'build_parser', 'main',
-           'console_main']
+           'default_workers', 'write_line', 'cmd_run', 'cmd_status', 'cmd_plot', 'cmd_submit', 'cmd_report',
+           'build_parser', 'main', 'console_main']
 
 # %% ../nbs/19_cli.ipynb #a4729c0d
 class CLIError(Exception):
@@ -191,6 +191,15 @@ def _run_workers(args, settings, workers: int) -> int:
             if child.poll() is None:
                 child.terminate()
 
+# %% ../nbs/19_cli.ipynb #b9a01b32
+def write_line(text: str, stream=None):
+    """Write `text` and its newline to `stream` (default: stdout) in one call, then flush. Workers share one pipe, and
+    `print` writes a line's text and its newline apart when output is unbuffered (`PYTHONUNBUFFERED=1`, common under
+    containers and schedulers), so another worker's line could land between them."""
+    stream = stream or sys.stdout
+    stream.write(f"{text}\n")
+    stream.flush()
+
 # %% ../nbs/19_cli.ipynb #f5432a79
 def _run_one(args, settings):
     "`run` of the one experiment `args.experiment`: train in workers or here, then print its table and draw its figure."
@@ -228,11 +237,11 @@ def _run_one(args, settings):
         shard=shard,
         level=args.level,
         discard_broken_checkpoints=args.discard_broken_checkpoints,
-        log=None if args.quiet else (lambda msg: print(prefix + msg, flush=True)),
+        log=None if args.quiet else (lambda msg: write_line(prefix + msg)),
     )
     if result.skipped and not (result.trained or result.already_done):
         raise CLIError(f"no run of {exp.name} at scale {scale} can start: {result.skipped[0][1]}")
-    print(
+    write_line(
         f"{prefix}{exp.name} at scale {scale}: {len(result.trained)} run(s) trained now, "
         f"{len(result.already_done)} already done"
         + (f", {len(result.skipped)} skipped" if result.skipped else "")
