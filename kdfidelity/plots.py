@@ -565,10 +565,8 @@ def plot_metric_bars(
             names = [_level_text(c) for c in categories]
             rotate = len(categories) > 4 or max(map(len, names)) > 8
             if rotate and len(categories) <= 4:  # a few long names read better wrapped than slanted
-                names, rotate = (
-                    [textwrap.fill(n, 14, break_long_words=False, break_on_hyphens=False) for n in names],
-                    False,
-                )
+                names = [textwrap.fill(n, 14, break_long_words=False, break_on_hyphens=False) for n in names]
+                rotate = False
             ax.set_xticks(
                 np.arange(len(categories)),
                 names,
