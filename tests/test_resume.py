@@ -51,14 +51,32 @@ def _start(tmp_path: Path, experiment: str) -> subprocess.Popen:
     )
 
 
+def _modified(path: Path) -> float:
+    "`path`'s modification time; 0 if it is gone (a finished run removes its checkpoint)."
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
 def _wait_for_training(results: Path, proc: subprocess.Popen, timeout=120.0) -> bool:
-    "Wait until some run has a checkpoint (training is under way); False if the process ended first."
-    deadline = time.time() + timeout
+    "Wait until `proc` has written a checkpoint (its training is under way); False if the process ended first."
+    started, deadline = time.time(), time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
-        if any((results / "runs").glob("*/checkpoint.pt")):
+        if any(_modified(c) >= started for c in (results / "runs").glob("*/checkpoint.pt")):
             return True
         time.sleep(0.02)
     return False
+
+
+def _training_seconds(tmp_path: Path, experiment: str) -> float:
+    "Run `experiment` at smoke scale to the end; the seconds from its first checkpoint to its exit."
+    proc = _start(tmp_path, experiment)
+    assert _wait_for_training(tmp_path / "results", proc), proc.communicate()[0]
+    began = time.time()
+    output = proc.communicate()[0]
+    assert proc.returncode == 0, output
+    return time.time() - began
 
 
 # LeNet-5 students; ResNet ensembles under every policy (the GAN one trains a GAN first); halves of a split; GAN
@@ -68,8 +86,8 @@ def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path, ex
     reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
     reference_dir.mkdir()
     killed_dir.mkdir()
-    reference = run_cli(["run", experiment, "--scale", "smoke"], reference_dir)
-    assert reference.returncode == 0, reference.stdout + reference.stderr
+    # Kill delays scale with the reference's training time, so that a fast CPU still leaves most kills mid-training
+    training_seconds = _training_seconds(reference_dir, experiment)
 
     rng, kills = random.Random(0), 0
     for attempt in range(4):
@@ -77,7 +95,7 @@ def test_kill_9_at_random_points_then_rerun_gives_identical_results(tmp_path, ex
         if not _wait_for_training(killed_dir / "results", proc):
             proc.communicate()
             break  # it finished before training began: nothing left to interrupt
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 0.3 * training_seconds))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
