@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from .experiments import get_experiment, grid_cost, registered
-from .results import experiment_status, load_results, run_progress, summary_table
+from .results import describe_time_left, experiment_status, load_results, run_progress, summary_table
+from .results import time_left
 from .runner import die_with_parent, parse_shard, run_experiment
 from .specs import SpecError
 from .workspace import Workspace, speed_from_settings
@@ -304,6 +305,8 @@ def cmd_status(args, settings):
             f"  drawn from {', '.join(exp.sources)}"
             + (f" ({', '.join(unknown)} not registered yet)" if unknown else "")
         )
+    if status["partial"] or status["missing"]:
+        print(f"  {describe_time_left(time_left(exp.name, scale, settings.results_dir))}")
     for run_id in status["partial"]:
         print(f"  partial: {run_id} ({run_progress(run_id, settings.results_dir)})")
     if status["missing"]:

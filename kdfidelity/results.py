@@ -22,8 +22,8 @@ from .store import ResultsStore
 
 # %% auto #0
 __all__ = ['METRIC_COLUMNS', 'VERDICTS', 'load_results', 'load_histories', 'run_costs', 'experiment_status', 'run_progress',
-           'summary_table', 'summary_path', 'save_summary', 'read_summary', 'markdown_table', 'claim_verdict',
-           'compare', 'mean_pm', 'claims_row']
+           'time_left', 'describe_time_left', 'summary_table', 'summary_path', 'save_summary', 'read_summary',
+           'markdown_table', 'claim_verdict', 'compare', 'mean_pm', 'claims_row']
 
 # %% ../nbs/17_results.ipynb #2ff8d449
 def _store(results_dir: Path | str | None) -> ResultsStore:
@@ -127,15 +127,20 @@ def run_costs(histories: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
     )
     return cost.assign(logged_h=cost.logged_h / 3600, at_median_h=cost.at_median_h / 3600)
 
+# %% ../nbs/17_results.ipynb #383d77a6
+def _experiment_runs(name: str, scale: str | None = None) -> list:
+    "The specs of experiment `name`'s runs at `scale`, dependencies first (a composite's: its registered sources')."
+    scale, exp = scale or load_settings().scale, get_experiment(name)
+    sources = [get_experiment(s) for s in exp.sources if s in registered()] if exp.sources else [exp]
+    return runs_in_order(pt for source in sources for pt in source.points(scale))
+
 # %% ../nbs/17_results.ipynb #610902df
 def experiment_status(
     name: str, scale: str | None = None, results_dir: Path | str | None = None
 ) -> dict[str, list[str]]:
     "Run ids of the experiment's runs (dependencies and a composite's sources included): `done`, `partial`, `missing`."
-    scale, store, exp = scale or load_settings().scale, _store(results_dir), get_experiment(name)
-    sources = [get_experiment(s) for s in exp.sources if s in registered()] if exp.sources else [exp]
-    status = {"done": [], "partial": [], "missing": []}
-    for spec in runs_in_order(pt for source in sources for pt in source.points(scale)):
+    store, status = _store(results_dir), {"done": [], "partial": [], "missing": []}
+    for spec in _experiment_runs(name, scale):
         d = store.run_dir(spec)
         started = (d / "checkpoint.pt").exists() or (d / "history.jsonl").exists()
         status["done" if store.is_done(spec) else "partial" if started else "missing"].append(spec.run_id)
@@ -151,6 +156,13 @@ def _about(seconds: float) -> str:
         if seconds < 5400
         else f"{seconds / 3600:.1f} h"
     )
+
+# %% ../nbs/17_results.ipynb #4106c9ff
+def _seconds_per_step(history: list[dict], unit: str) -> float | None:
+    """A run's seconds per step (`unit`: epoch, iteration) at its median logged pace, from its non-empty log; None where
+    it logs no seconds. A record may log several steps (a GAN's), and one that spans a pause counts the pause."""
+    seconds = [r["seconds"] for r in history if "seconds" in r]
+    return statistics.median(seconds) * len(history) / history[-1][unit] if seconds else None
 
 # %% ../nbs/17_results.ipynb #c2421b75
 def run_progress(run_id: str, results_dir: Path | str | None = None) -> str:
@@ -170,11 +182,58 @@ def run_progress(run_id: str, results_dir: Path | str | None = None) -> str:
     if steps is None or not history:
         return "started, nothing logged yet"
     unit, total = steps
-    reached, seconds = history[-1][unit], [r["seconds"] for r in history if "seconds" in r]
-    if not seconds:
+    reached, per_step = history[-1][unit], _seconds_per_step(history, unit)
+    if per_step is None:
         return f"{unit} {reached} of {total}"
-    per_step = statistics.median(seconds) * len(history) / reached  # a record may log several steps (a GAN's)
     return f"{unit} {reached} of {total}, about {_about(per_step * (total - reached))} left"
+
+# %% ../nbs/17_results.ipynb #abb603b6
+def _without_seeds(value):
+    "A spec's dict with every `seed` dropped, at any depth: what two runs of a grid that differ only in seeds share."
+    if isinstance(value, dict):
+        return {k: _without_seeds(v) for k, v in value.items() if k != "seed"}
+    if isinstance(value, list):
+        return [_without_seeds(v) for v in value]
+    return value
+
+# %% ../nbs/17_results.ipynb #2b369c84
+def time_left(name: str, scale: str | None = None, results_dir: Path | str | None = None) -> dict:
+    """The training time left in experiment `name` for one worker, in `seconds`: a partial run's at its own median
+    pace, any other unfinished run's at the median time of its finished runs alike (the same spec but its seeds: the
+    same run of another trial). `estimated`: the unfinished runs in the sum; `unknown`: those with neither."""
+    store, specs = _store(results_dir), _experiment_runs(name, scale)
+    alike = {}  # a spec without its seeds -> the training seconds of its finished runs
+    for spec in specs:
+        history, steps = store.history(spec), spec.steps()
+        if store.is_done(spec) and history and steps and _seconds_per_step(history, steps[0]) is not None:
+            key = json.dumps(_without_seeds(spec.to_dict()), sort_keys=True)
+            alike.setdefault(key, []).append(_seconds_per_step(history, steps[0]) * steps[1])
+    left = dict(seconds=0.0, estimated=0, unknown=0)
+    for spec in specs:
+        if store.is_done(spec):
+            continue
+        history, steps = store.history(spec), spec.steps()
+        per_step = _seconds_per_step(history, steps[0]) if history and steps else None
+        key = json.dumps(_without_seeds(spec.to_dict()), sort_keys=True)
+        if per_step is not None:
+            left["seconds"] += per_step * (steps[1] - history[-1][steps[0]])
+        elif key in alike:
+            left["seconds"] += statistics.median(alike[key])
+        else:
+            left["unknown"] += 1
+            continue
+        left["estimated"] += 1
+    return left
+
+# %% ../nbs/17_results.ipynb #352b9d9d
+def describe_time_left(left: dict) -> str:
+    "`time_left`'s answer in words, as `kdfidelity status` prints it."
+    if not left["estimated"] and left["unknown"]:
+        return "time left: not known until a run like the unfinished ones (the same run in another trial) has finished"
+    text = f"time left: about {_about(left['seconds'])} of training for one worker"
+    if left["unknown"]:
+        text += f" for {left['estimated']} runs, and {left['unknown']} not known until a run like them has finished"
+    return text
 
 # %% ../nbs/17_results.ipynb #3a43acdf
 def _source_results(composite: Experiment, scale: str, results_dir, independent: bool) -> pd.DataFrame:

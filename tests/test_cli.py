@@ -113,6 +113,7 @@ def test_output_piped_into_a_reader_that_has_stopped_ends_quietly(tmp_path):
 def test_status_before_any_run_counts_missing(tmp_path):
     out = run_cli(["status", "fig2", "--scale", "smoke"], tmp_path)
     assert out.returncode == 0 and re.search(r"0 done, 0 partial, [1-9]\d* missing", out.stdout)
+    assert "time left: not known until a run like the unfinished ones" in out.stdout  # nothing to time them by
 
 
 @pytest.mark.parametrize(
