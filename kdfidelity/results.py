@@ -189,12 +189,17 @@ def run_progress(run_id: str, results_dir: Path | str | None = None) -> str:
 
 # %% ../nbs/17_results.ipynb #abb603b6
 def _without_seeds(value):
-    "A spec's dict with every `seed` dropped, at any depth: what two runs of a grid that differ only in seeds share."
+    "A spec's dict with every `seed` dropped, at any depth."
     if isinstance(value, dict):
         return {k: _without_seeds(v) for k, v in value.items() if k != "seed"}
     if isinstance(value, list):
         return [_without_seeds(v) for v in value]
     return value
+
+# %% ../nbs/17_results.ipynb #221c9977
+def _alike(spec) -> str:
+    "What runs that differ only in their seeds (the same run in another trial) share: the spec's JSON without seeds."
+    return json.dumps(_without_seeds(spec.to_dict()), sort_keys=True)
 
 # %% ../nbs/17_results.ipynb #2b369c84
 def time_left(name: str, scale: str | None = None, results_dir: Path | str | None = None) -> dict:
@@ -202,23 +207,24 @@ def time_left(name: str, scale: str | None = None, results_dir: Path | str | Non
     pace, any other unfinished run's at the median time of its finished runs alike (the same spec but its seeds: the
     same run of another trial). `estimated`: the unfinished runs in the sum; `unknown`: those with neither."""
     store, specs = _store(results_dir), _experiment_runs(name, scale)
-    alike = {}  # a spec without its seeds -> the training seconds of its finished runs
+    paces = {}  # run id -> (seconds per step, steps done, steps in all), for runs with a timed log
     for spec in specs:
-        history, steps = store.history(spec), spec.steps()
-        if store.is_done(spec) and history and steps and _seconds_per_step(history, steps[0]) is not None:
-            key = json.dumps(_without_seeds(spec.to_dict()), sort_keys=True)
-            alike.setdefault(key, []).append(_seconds_per_step(history, steps[0]) * steps[1])
-    left = dict(seconds=0.0, estimated=0, unknown=0)
-    for spec in specs:
-        if store.is_done(spec):
-            continue
         history, steps = store.history(spec), spec.steps()
         per_step = _seconds_per_step(history, steps[0]) if history and steps else None
-        key = json.dumps(_without_seeds(spec.to_dict()), sort_keys=True)
         if per_step is not None:
-            left["seconds"] += per_step * (steps[1] - history[-1][steps[0]])
-        elif key in alike:
-            left["seconds"] += statistics.median(alike[key])
+            paces[spec.run_id] = (per_step, history[-1][steps[0]], steps[1])
+    finished = {}  # _alike(spec) -> the training seconds of its finished runs
+    for spec in specs:
+        if store.is_done(spec) and spec.run_id in paces:
+            per_step, _, total = paces[spec.run_id]
+            finished.setdefault(_alike(spec), []).append(per_step * total)
+    left = dict(seconds=0.0, estimated=0, unknown=0)
+    for spec in (spec for spec in specs if not store.is_done(spec)):
+        if spec.run_id in paces:
+            per_step, reached, total = paces[spec.run_id]
+            left["seconds"] += per_step * (total - reached)
+        elif _alike(spec) in finished:
+            left["seconds"] += statistics.median(finished[_alike(spec)])
         else:
             left["unknown"] += 1
             continue
