@@ -219,6 +219,10 @@ def _run_one(args, settings):
         raise CLIError(f"--workers {workers} must be at least 1")
     if workers > 1 and not exp.grid.__module__.startswith("kdfidelity."):
         workers = 1  # registered by the caller (a notebook, a script): a fresh worker process would not know it
+    if not (args.quiet or exp.sources) and args.worker_index is None and args.level is None:
+        left = time_left(exp.name, scale, results_dir)
+        if left["estimated"]:  # a grid resumed: what is left, timed by what is done
+            write_line(f"{exp.name} at scale {scale}: {describe_time_left(left)}")
     if workers > 1:
         status = _run_workers(args, settings, workers)
         if status == 2:

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -108,6 +109,22 @@ def test_output_piped_into_a_reader_that_has_stopped_ends_quietly(tmp_path):
     stderr = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert stderr == "", stderr
+
+
+def test_a_resumed_run_says_how_much_training_is_left(tmp_path):
+    "A grid resumed with runs alike already done (the same run in another trial) is timed by them, in run and status."
+    done, resumed = tmp_path / "done", tmp_path / "resumed"
+    done.mkdir()
+    assert run_cli(["run", "fig2", "--scale", "smoke"], done).returncode == 0
+    shutil.copytree(done / "results" / "runs", resumed / "results" / "runs")
+    students = [d for d in (resumed / "results" / "runs").iterdir() if '"teachers"' in (d / "spec.json").read_text()]
+    shutil.rmtree(students[0])  # one student to train again, with its twins of the other trials done
+    status = run_cli(["status", "fig2", "--scale", "smoke"], resumed)
+    assert re.search(r"time left: about \d+ (s|min) of training for one worker\n", status.stdout), status.stdout
+    rerun = run_cli(["run", "fig2", "--scale", "smoke", "--workers", "1"], resumed)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert re.search(r"fig2 at scale smoke: time left: about \d+ (s|min) of training", rerun.stdout), rerun.stdout
+    assert "1 run(s) trained now" in rerun.stdout
 
 
 def test_status_before_any_run_counts_missing(tmp_path):
