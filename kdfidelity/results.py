@@ -220,11 +220,12 @@ def time_left(name: str, scale: str | None = None, results_dir: Path | str | Non
             finished.setdefault(_alike(spec), []).append(per_step * total)
     left = dict(seconds=0.0, estimated=0, unknown=0)
     for spec in (spec for spec in specs if not store.is_done(spec)):
+        key = _alike(spec)
         if spec.run_id in paces:
             per_step, reached, total = paces[spec.run_id]
             left["seconds"] += per_step * (total - reached)
-        elif _alike(spec) in finished:
-            left["seconds"] += statistics.median(finished[_alike(spec)])
+        elif key in finished:
+            left["seconds"] += statistics.median(finished[key])
         else:
             left["unknown"] += 1
             continue

@@ -74,7 +74,7 @@ def _training_seconds(tmp_path: Path, experiment: str) -> float:
     proc = _start(tmp_path, experiment)
     assert _wait_for_training(tmp_path / "results", proc), proc.communicate()[0]
     began = time.time()
-    output = proc.communicate()[0]
+    output = proc.communicate(timeout=300)[0]  # run_cli's limit, which the reference run had before
     assert proc.returncode == 0, output
     return time.time() - began
 
