@@ -107,8 +107,9 @@ def load_histories(name: str, scale: str | None = None, results_dir: Path | str 
 # %% ../nbs/17_results.ipynb #bec43417
 def run_costs(histories: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
     """What the runs of `histories` (from `load_histories`) cost per group `by`: runs, their median epoch's seconds and
-    slowest epoch's, the hours they logged, and the hours they take at their median epoch time (robust to an epoch that
-    spans a pause, since an epoch's seconds are wall time)."""
+    slowest epoch's, the hours they logged, the hours they take at their median epoch time (robust to an epoch that
+    spans a pause, since an epoch's seconds are wall time), and at the pace of the group's fastest run (what the group
+    costs alone, where some of its runs shared the machine with other work throughout)."""
     by = [by] if isinstance(by, str) else list(by)
     histories = histories.drop_duplicates([*by, "run_id", "epoch"])  # a run at two points of a grid, tagged alike
     per_run = histories.groupby([*by, "run_id"], dropna=False).agg(
@@ -124,8 +125,11 @@ def run_costs(histories: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
         slowest_epoch_s=("slowest_epoch_s", "max"),
         logged_h=("logged_s", "sum"),
         at_median_h=("at_median_s", "sum"),
+        fastest_epoch_s=("median_epoch_s", "min"),
+        epochs=("epochs", "sum"),
     )
-    return cost.assign(logged_h=cost.logged_h / 3600, at_median_h=cost.at_median_h / 3600)
+    at_fastest_h = cost.pop("fastest_epoch_s") * cost.pop("epochs") / 3600
+    return cost.assign(logged_h=cost.logged_h / 3600, at_median_h=cost.at_median_h / 3600, at_fastest_h=at_fastest_h)
 
 # %% ../nbs/17_results.ipynb #383d77a6
 def _experiment_runs(name: str, scale: str | None = None) -> list:
