@@ -24,7 +24,8 @@ def summary_table(relative: str) -> str:
     path = ROOT / "nbs" / "results" / relative
     if not path.is_file():
         sys.exit(f"FAIL: nbs/index.ipynb shows the summary {relative}, but nbs/results/{relative} does not exist")
-    return markdown_table(pd.read_csv(path, index_col=0))
+    # as committed, text: a column of numbers would lose the sign of "+1.9" and the digits of "0.90"
+    return markdown_table(pd.read_csv(path, index_col=0, dtype=str, keep_default_na=False))
 
 
 def render() -> str:
